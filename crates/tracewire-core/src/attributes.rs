@@ -1,0 +1,47 @@
+//! Attribute keys.
+//!
+//! tracewire follows OpenTelemetry semantic conventions **v1.44.0**. Every key that
+//! [`opentelemetry_semantic_conventions`] already defines is re-exported from there (the crate tracks
+//! v1.42; none of the keys we use changed between the two). Only keys that crate lacks are defined here, so
+//! there is exactly one place to look for a name.
+//!
+//! ```
+//! use tracewire_core::attributes::{HTTP_REQUEST_METHOD, HTTP_REQUEST_HEADER_PREFIX};
+//! assert_eq!(HTTP_REQUEST_METHOD, "http.request.method");
+//! assert_eq!(HTTP_REQUEST_HEADER_PREFIX, "http.request.header.");
+//! ```
+
+pub use opentelemetry_semantic_conventions::attribute::{
+    CLIENT_ADDRESS, CLIENT_PORT, DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_BATCH_SIZE,
+    DB_OPERATION_NAME, DB_QUERY_SUMMARY, DB_QUERY_TEXT, DB_RESPONSE_RETURNED_ROWS,
+    DB_RESPONSE_STATUS_CODE, DB_STORED_PROCEDURE_NAME, DB_SYSTEM_NAME, ERROR_TYPE,
+    EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE, HTTP_REQUEST_METHOD,
+    HTTP_REQUEST_METHOD_ORIGINAL, HTTP_REQUEST_RESEND_COUNT, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE,
+    MESSAGING_BATCH_MESSAGE_COUNT, MESSAGING_CLIENT_ID, MESSAGING_CONSUMER_GROUP_NAME,
+    MESSAGING_DESTINATION_NAME, MESSAGING_DESTINATION_PARTITION_ID, MESSAGING_KAFKA_MESSAGE_KEY,
+    MESSAGING_KAFKA_MESSAGE_TOMBSTONE, MESSAGING_KAFKA_OFFSET, MESSAGING_MESSAGE_BODY_SIZE,
+    MESSAGING_MESSAGE_CONVERSATION_ID, MESSAGING_MESSAGE_ID, MESSAGING_OPERATION_NAME,
+    MESSAGING_OPERATION_TYPE, MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
+    MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG, MESSAGING_SYSTEM, NETWORK_PEER_ADDRESS,
+    NETWORK_PEER_PORT, NETWORK_PROTOCOL_NAME, NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS,
+    SERVER_PORT, URL_FULL, URL_PATH, URL_QUERY, URL_SCHEME, URL_TEMPLATE, USER_AGENT_ORIGINAL,
+};
+
+/// The semantic-conventions release tracewire follows.
+pub const SEMCONV_VERSION: &str = "1.44.0";
+
+/// The schema URL of [`SEMCONV_VERSION`], for instrumentation scopes.
+pub const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.44.0";
+
+/// Prefix of captured request headers: `http.request.header.<lowercased name>` (a string array).
+pub const HTTP_REQUEST_HEADER_PREFIX: &str = "http.request.header.";
+
+/// Prefix of captured response headers: `http.response.header.<lowercased name>` (a string array).
+pub const HTTP_RESPONSE_HEADER_PREFIX: &str = "http.response.header.";
+
+/// Name of the span event that records an error, with [`EXCEPTION_TYPE`] and [`EXCEPTION_MESSAGE`].
+pub const EXCEPTION_EVENT: &str = "exception";
+
+/// Whether a RabbitMQ message was delivered before (`redelivered` in AMQP). Not in the semantic
+/// conventions; tracewire's own, in the `messaging.rabbitmq.message` namespace.
+pub const MESSAGING_RABBITMQ_MESSAGE_REDELIVERED: &str = "messaging.rabbitmq.message.redelivered";

@@ -1,0 +1,315 @@
+//! Duration histograms and counters with the semantic-convention names and bucket boundaries, created
+//! lazily from an [`Instrumentation`]'s meter.
+//!
+//! ```
+//! use opentelemetry::KeyValue;
+//! use tracewire_core::metrics::{Histogram, HTTP_SERVER_REQUEST_DURATION};
+//! use tracewire_core::span::Instrumentation;
+//! let instrumentation = Instrumentation::global("doc");
+//! let duration = Histogram::new(HTTP_SERVER_REQUEST_DURATION); // keep it: the instrument is made once
+//! duration.record(&instrumentation, 0.012, &[KeyValue::new("http.request.method", "GET")]);
+//! ```
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Histogram as OtelHistogram, UpDownCounter as OtelUpDownCounter};
+
+use crate::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
+
+/// Buckets of `http.server.request.duration` and `http.client.request.duration`, in seconds.
+pub const HTTP_DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Buckets of `db.client.operation.duration`, in seconds.
+pub const DB_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
+
+/// `http.server.request.duration`.
+pub const HTTP_SERVER_REQUEST_DURATION: InstrumentSpec = InstrumentSpec {
+    name: "http.server.request.duration",
+    description: "Duration of HTTP server requests.",
+    unit: "s",
+    buckets: HTTP_DURATION_BUCKETS,
+};
+
+/// `http.client.request.duration`.
+pub const HTTP_CLIENT_REQUEST_DURATION: InstrumentSpec = InstrumentSpec {
+    name: "http.client.request.duration",
+    description: "Duration of HTTP client requests.",
+    unit: "s",
+    buckets: HTTP_DURATION_BUCKETS,
+};
+
+/// `db.client.operation.duration`.
+pub const DB_CLIENT_OPERATION_DURATION: InstrumentSpec = InstrumentSpec {
+    name: "db.client.operation.duration",
+    description: "Duration of database client operations.",
+    unit: "s",
+    buckets: DB_DURATION_BUCKETS,
+};
+
+/// `messaging.client.operation.duration` (publish, receive, settle; not processing).
+pub const MESSAGING_CLIENT_OPERATION_DURATION: InstrumentSpec = InstrumentSpec {
+    name: "messaging.client.operation.duration",
+    description: "Duration of messaging operations initiated by a producer or consumer client.",
+    unit: "s",
+    buckets: HTTP_DURATION_BUCKETS,
+};
+
+/// `messaging.process.duration`.
+pub const MESSAGING_PROCESS_DURATION: InstrumentSpec = InstrumentSpec {
+    name: "messaging.process.duration",
+    description: "Duration of processing operations.",
+    unit: "s",
+    buckets: HTTP_DURATION_BUCKETS,
+};
+
+/// `messaging.client.sent.messages`.
+pub const MESSAGING_CLIENT_SENT_MESSAGES: InstrumentSpec = InstrumentSpec {
+    name: "messaging.client.sent.messages",
+    description: "Number of messages producer attempted to send to the broker.",
+    unit: "{message}",
+    buckets: &[],
+};
+
+/// `messaging.client.consumed.messages`.
+pub const MESSAGING_CLIENT_CONSUMED_MESSAGES: InstrumentSpec = InstrumentSpec {
+    name: "messaging.client.consumed.messages",
+    description: "Number of messages that were delivered to the application.",
+    unit: "{message}",
+    buckets: &[],
+};
+
+/// `http.server.active_requests`.
+pub const HTTP_SERVER_ACTIVE_REQUESTS: InstrumentSpec = InstrumentSpec {
+    name: "http.server.active_requests",
+    description: "Number of active HTTP server requests.",
+    unit: "{request}",
+    buckets: &[],
+};
+
+/// The definition of an instrument: name, description, unit and (for histograms) bucket boundaries.
+///
+/// ```
+/// let spec = tracewire_core::metrics::HTTP_SERVER_REQUEST_DURATION;
+/// assert_eq!((spec.name, spec.unit), ("http.server.request.duration", "s"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InstrumentSpec {
+    /// The metric name.
+    pub name: &'static str,
+    /// The description.
+    pub description: &'static str,
+    /// The UCUM unit.
+    pub unit: &'static str,
+    /// Explicit bucket boundaries (histograms only).
+    pub buckets: &'static [f64],
+}
+
+/// A histogram, created from its [`InstrumentSpec`] on first use.
+///
+/// ```
+/// use tracewire_core::metrics::{Histogram, DB_CLIENT_OPERATION_DURATION};
+/// let h = Histogram::new(DB_CLIENT_OPERATION_DURATION);
+/// h.record(&tracewire_core::span::Instrumentation::global("doc"), 0.002, &[]);
+/// ```
+#[derive(Debug)]
+pub struct Histogram {
+    spec: InstrumentSpec,
+    instrument: OnceLock<OtelHistogram<f64>>,
+}
+
+impl Histogram {
+    /// A histogram of this definition.
+    pub const fn new(spec: InstrumentSpec) -> Self {
+        Histogram {
+            spec,
+            instrument: OnceLock::new(),
+        }
+    }
+
+    /// The definition.
+    pub fn spec(&self) -> &InstrumentSpec {
+        &self.spec
+    }
+
+    /// Records one value.
+    pub fn record(&self, instrumentation: &Instrumentation, value: f64, attributes: &[KeyValue]) {
+        self.instrument
+            .get_or_init(|| {
+                instrumentation
+                    .meter()
+                    .f64_histogram(self.spec.name)
+                    .with_description(self.spec.description)
+                    .with_unit(self.spec.unit)
+                    .with_boundaries(self.spec.buckets.to_vec())
+                    .build()
+            })
+            .record(value, attributes);
+    }
+}
+
+/// An up-down counter, created from its [`InstrumentSpec`] on first use.
+///
+/// ```
+/// use tracewire_core::metrics::{UpDownCounter, HTTP_SERVER_ACTIVE_REQUESTS};
+/// let active = UpDownCounter::new(HTTP_SERVER_ACTIVE_REQUESTS);
+/// let i = tracewire_core::span::Instrumentation::global("doc");
+/// active.add(&i, 1, &[]);
+/// active.add(&i, -1, &[]);
+/// ```
+#[derive(Debug)]
+pub struct UpDownCounter {
+    spec: InstrumentSpec,
+    instrument: OnceLock<OtelUpDownCounter<i64>>,
+}
+
+impl UpDownCounter {
+    /// A counter of this definition.
+    pub const fn new(spec: InstrumentSpec) -> Self {
+        UpDownCounter {
+            spec,
+            instrument: OnceLock::new(),
+        }
+    }
+
+    /// The definition.
+    pub fn spec(&self) -> &InstrumentSpec {
+        &self.spec
+    }
+
+    /// Adds `delta`.
+    pub fn add(&self, instrumentation: &Instrumentation, delta: i64, attributes: &[KeyValue]) {
+        self.instrument
+            .get_or_init(|| {
+                instrumentation
+                    .meter()
+                    .i64_up_down_counter(self.spec.name)
+                    .with_description(self.spec.description)
+                    .with_unit(self.spec.unit)
+                    .build()
+            })
+            .add(delta, attributes);
+    }
+}
+
+/// A monotonic counter, created from its [`InstrumentSpec`] on first use.
+///
+/// ```
+/// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_SENT_MESSAGES};
+/// let sent = Counter::new(MESSAGING_CLIENT_SENT_MESSAGES);
+/// sent.add(&tracewire_core::span::Instrumentation::global("doc"), 1, &[]);
+/// ```
+#[derive(Debug)]
+pub struct Counter {
+    spec: InstrumentSpec,
+    instrument: OnceLock<opentelemetry::metrics::Counter<u64>>,
+}
+
+impl Counter {
+    /// A counter of this definition.
+    pub const fn new(spec: InstrumentSpec) -> Self {
+        Counter {
+            spec,
+            instrument: OnceLock::new(),
+        }
+    }
+
+    /// Adds `value`.
+    pub fn add(&self, instrumentation: &Instrumentation, value: u64, attributes: &[KeyValue]) {
+        self.instrument
+            .get_or_init(|| {
+                instrumentation
+                    .meter()
+                    .u64_counter(self.spec.name)
+                    .with_description(self.spec.description)
+                    .with_unit(self.spec.unit)
+                    .build()
+            })
+            .add(value, attributes);
+    }
+}
+
+/// A span whose duration also goes into a histogram: when it is dropped, the histogram records the time
+/// since it was made (with `error.type` on failure) and the span ends with the same outcome.
+///
+/// ```
+/// use std::sync::Arc;
+/// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+/// use tracewire_core::metrics::{Histogram, MeasuredSpan, MESSAGING_PROCESS_DURATION};
+/// use tracewire_core::span::Instrumentation;
+/// let instrumentation = Instrumentation::global("doc");
+/// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
+/// let attributes = vec![KeyValue::new("messaging.system", "kafka")];
+/// let span = instrumentation.start(SpanKind::Consumer, "process orders", attributes.clone(), &Context::new());
+/// let measured = MeasuredSpan::new(span, instrumentation, histogram, attributes);
+/// drop(measured); // span ended, duration recorded
+/// ```
+#[derive(Debug)]
+pub struct MeasuredSpan {
+    span: ActiveSpan,
+    instrumentation: Instrumentation,
+    histogram: Arc<Histogram>,
+    metric_attributes: Vec<KeyValue>,
+    started: Instant,
+    error: Option<SpanError>,
+}
+
+impl MeasuredSpan {
+    /// Measures `span` into `histogram` with `metric_attributes`, from now.
+    pub fn new(
+        span: ActiveSpan,
+        instrumentation: Instrumentation,
+        histogram: Arc<Histogram>,
+        metric_attributes: Vec<KeyValue>,
+    ) -> Self {
+        MeasuredSpan {
+            span,
+            instrumentation,
+            histogram,
+            metric_attributes,
+            started: Instant::now(),
+            error: None,
+        }
+    }
+
+    /// The span.
+    pub fn span(&self) -> &ActiveSpan {
+        &self.span
+    }
+
+    /// The metric's attributes.
+    pub fn metric_attributes(&self) -> &[KeyValue] {
+        &self.metric_attributes
+    }
+
+    /// Adds an attribute to the metric (and not to the span).
+    pub fn push_metric_attribute(&mut self, attribute: KeyValue) {
+        self.metric_attributes.push(attribute);
+    }
+
+    /// Marks the operation failed: the span ends with this error, the metric gets its `error.type`.
+    pub fn fail(&mut self, error: SpanError) {
+        self.error = Some(error);
+    }
+}
+
+impl Drop for MeasuredSpan {
+    fn drop(&mut self) {
+        let outcome = match self.error.take() {
+            Some(error) => {
+                self.metric_attributes.push(error.attribute());
+                Outcome::Failed(error)
+            }
+            None => Outcome::Success,
+        };
+        self.histogram.record(
+            &self.instrumentation,
+            self.started.elapsed().as_secs_f64(),
+            &self.metric_attributes,
+        );
+        self.span.finish(outcome);
+    }
+}

@@ -1,0 +1,1740 @@
+//! W3C Trace Context (Level 2) and W3C Baggage header codecs.
+//!
+//! This module implements parsing and formatting of the `traceparent`,
+//! `tracestate` and `baggage` HTTP header values. It works on raw header
+//! bytes, uses only the standard library, and never panics on any input.
+//!
+//! Every parser takes *all* header field values received under its header
+//! name, in the order they were received, so that callers can pass the
+//! result of `HeaderMap::get_all` directly (after mapping to byte slices).
+//!
+//! Summary of the rules implemented:
+//!
+//! * `traceparent`: exactly one header field is accepted; more than one is
+//!   treated as invalid. Version `00` must be exactly 55 characters; future
+//!   versions (`01` to `fe`) must be at least 55 characters, with the flags
+//!   followed by either the end of the value or `-`. Version `ff` is invalid.
+//!   Only lowercase hexadecimal digits are accepted, and all-zero trace or
+//!   parent ids are invalid. Unknown flag bits are cleared.
+//! * `tracestate`: several header fields are combined with `,`. Parsing is
+//!   all-or-nothing, using the Level 2 key grammar. Formatting drops whole
+//!   entries only when the 512-character propagation size is exceeded.
+//! * `baggage`: invalid members are dropped individually. Values are
+//!   percent-decoded (invalid UTF-8 becomes U+FFFD) and percent-encoded on
+//!   output. At most 64 members and 8192 bytes are kept, and partial members
+//!   are never produced.
+
+/// Highest `traceparent` version this module emits (`00`).
+pub const TRACEPARENT_VERSION: u8 = 0;
+
+/// Trace-flags bit meaning "sampled".
+pub const FLAG_SAMPLED: u8 = 0x01;
+
+/// Trace-flags bit meaning "random trace-id" (W3C Trace Context Level 2).
+pub const FLAG_RANDOM: u8 = 0x02;
+
+/// Maximum number of non-empty `tracestate` list-members.
+pub const MAX_TRACESTATE_MEMBERS: usize = 32;
+
+/// Maximum length, in characters, of a `tracestate` key.
+pub const MAX_TRACESTATE_KEY_LEN: usize = 256;
+
+/// Maximum length, in characters, of a `tracestate` value.
+pub const MAX_TRACESTATE_VALUE_LEN: usize = 256;
+
+/// Combined `tracestate` length, in characters, that is always propagated.
+///
+/// Formatting truncates the list, whole entries only, to fit within this size.
+pub const TRACESTATE_PROPAGATE_LEN: usize = 512;
+
+/// Maximum number of `baggage` list-members that are parsed or emitted.
+pub const MAX_BAGGAGE_MEMBERS: usize = 64;
+
+/// Maximum combined size, in bytes, of the `baggage` string that is parsed or emitted.
+pub const MAX_BAGGAGE_BYTES: usize = 8192;
+
+/// Entries longer than this (measured as `key=value`) are removed first when
+/// a `tracestate` has to be truncated.
+const TRACESTATE_LONG_ENTRY_LEN: usize = 128;
+
+/// Only these flag bits are defined; every other bit is cleared.
+const KNOWN_FLAGS: u8 = FLAG_SAMPLED | FLAG_RANDOM;
+
+/// Length of a version-`00` `traceparent` value.
+const TRACEPARENT_LEN: usize = 55;
+
+/// A parsed `traceparent` header.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::parse_traceparent;
+/// let tp = parse_traceparent(&[b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]).unwrap();
+/// assert_eq!(tp.flags, 0x01);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceParent {
+    /// The 16-byte trace id. Never all zero when produced by [`parse_traceparent`].
+    pub trace_id: [u8; 16],
+    /// The 8-byte parent (span) id. Never all zero when produced by [`parse_traceparent`].
+    pub parent_id: [u8; 8],
+    /// The trace flags, reduced to the known bits ([`FLAG_SAMPLED`] and [`FLAG_RANDOM`]).
+    pub flags: u8,
+}
+
+/// Why a `traceparent` was rejected (for tests and diagnostics).
+///
+/// Every variant means the same thing to a caller: the trace restarts and
+/// `tracestate` is not parsed.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{parse_traceparent, TraceParentError};
+/// assert_eq!(parse_traceparent(&[]), Err(TraceParentError::Missing));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceParentError {
+    /// No `traceparent` header field was received.
+    Missing,
+    /// More than one `traceparent` header field was received.
+    Duplicated,
+    /// The value contains bytes outside ASCII (including non-UTF-8 bytes).
+    NotAscii,
+    /// The version is not two lowercase hex digits followed by `-`, or is `ff`.
+    BadVersion,
+    /// The value is too short for its version, or a field delimiter is missing.
+    Length,
+    /// The trace-id is not 32 lowercase hex digits, or is all zero.
+    TraceId,
+    /// The parent-id is not 16 lowercase hex digits, or is all zero.
+    ParentId,
+    /// The trace-flags are not two lowercase hex digits.
+    Flags,
+    /// Data follows the flags where it is not allowed: any data for version
+    /// `00`, or data not starting with `-` for a future version.
+    TrailingData,
+}
+
+impl std::fmt::Display for TraceParentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let msg = match self {
+            TraceParentError::Missing => "traceparent header is missing",
+            TraceParentError::Duplicated => "traceparent header is duplicated",
+            TraceParentError::NotAscii => "traceparent contains non-ASCII bytes",
+            TraceParentError::BadVersion => "traceparent version is invalid",
+            TraceParentError::Length => "traceparent has an invalid length",
+            TraceParentError::TraceId => "traceparent trace-id is invalid",
+            TraceParentError::ParentId => "traceparent parent-id is invalid",
+            TraceParentError::Flags => "traceparent trace-flags are invalid",
+            TraceParentError::TrailingData => "traceparent has invalid trailing data",
+        };
+        f.write_str(msg)
+    }
+}
+
+impl std::error::Error for TraceParentError {}
+
+// ---------------------------------------------------------------------------
+// Shared byte helpers
+// ---------------------------------------------------------------------------
+
+/// Optional whitespace as defined by RFC 9110: space or horizontal tab.
+#[inline]
+fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Trims OWS (space, tab) from both ends of a byte slice.
+#[inline]
+fn trim_ows_bytes(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if is_ows(*first) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if is_ows(*last) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Trims OWS (space, tab) from both ends of a string.
+#[inline]
+fn trim_ows(s: &str) -> &str {
+    s.trim_matches(|c: char| c == ' ' || c == '\t')
+}
+
+/// Value of a lowercase hex digit (`0-9`, `a-f`).
+#[inline]
+fn lower_hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Value of a hex digit of either case (used for percent-decoding).
+#[inline]
+fn any_hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Lowercase hex character of the low nibble of `n`.
+#[inline]
+fn lower_hex_char(n: u8) -> char {
+    let n = n & 0x0f;
+    char::from(if n < 10 { b'0' + n } else { b'a' + (n - 10) })
+}
+
+/// Uppercase hex character of the low nibble of `n`.
+#[inline]
+fn upper_hex_char(n: u8) -> char {
+    let n = n & 0x0f;
+    char::from(if n < 10 { b'0' + n } else { b'A' + (n - 10) })
+}
+
+/// Decodes exactly `2 * dst.len()` lowercase hex digits from `src` into `dst`.
+#[inline]
+fn decode_lower_hex(src: &[u8], dst: &mut [u8]) -> bool {
+    /// Lowercase hex digit values; 0xff marks every other byte.
+    const VALUES: [u8; 256] = {
+        let mut table = [0xffu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            table[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        table
+    };
+    if src.len() != dst.len() * 2 {
+        return false;
+    }
+    // Branch-free per byte: OR the values together and check the invalid marker once at the end.
+    let mut invalid = 0u8;
+    for (pair, out) in src.chunks_exact(2).zip(dst.iter_mut()) {
+        let (h, l) = match pair {
+            [hi, lo] => (VALUES[usize::from(*hi)], VALUES[usize::from(*lo)]),
+            _ => return false,
+        };
+        invalid |= (h | l) & 0xf0;
+        *out = (h << 4) | (l & 0x0f);
+    }
+    invalid == 0
+}
+
+// ---------------------------------------------------------------------------
+// traceparent
+// ---------------------------------------------------------------------------
+
+/// Parses the `traceparent` header from all header field values received under that name, in order.
+///
+/// The values are raw bytes and may be non-UTF-8. Zero values yield
+/// [`TraceParentError::Missing`]; more than one value yields
+/// [`TraceParentError::Duplicated`], which means the trace restarts. OWS
+/// (space, tab) is trimmed from both ends of the value.
+///
+/// Version `00` must be exactly 55 characters long. A future version (`01` to
+/// `fe`) must be at least 55 characters long, uses the same field offsets,
+/// and its flags must be followed by the end of the value or by `-`; the
+/// unknown trailing fields are never interpreted. Version `ff`, or a version
+/// that is not two lowercase hex digits followed by `-`, yields
+/// [`TraceParentError::BadVersion`]. Only lowercase hex is accepted
+/// everywhere, and all-zero trace or parent ids are invalid.
+///
+/// The returned flags keep only [`FLAG_SAMPLED`] and [`FLAG_RANDOM`]; unknown
+/// bits are cleared for every version. This function does not allocate.
+///
+/// # Errors
+///
+/// Returns a [`TraceParentError`] describing the first rule that failed. Any
+/// error means the trace restarts and `tracestate` must not be parsed.
+pub fn parse_traceparent(values: &[&[u8]]) -> Result<TraceParent, TraceParentError> {
+    let raw = match values {
+        [] => return Err(TraceParentError::Missing),
+        [one] => *one,
+        _ => return Err(TraceParentError::Duplicated),
+    };
+    let s = trim_ows_bytes(raw);
+    if !s.is_ascii() {
+        return Err(TraceParentError::NotAscii);
+    }
+
+    // version "-"
+    let version = match s {
+        [v0, v1, b'-', ..] => match (lower_hex_val(*v0), lower_hex_val(*v1)) {
+            (Some(h), Some(l)) => (h << 4) | l,
+            _ => return Err(TraceParentError::BadVersion),
+        },
+        _ => return Err(TraceParentError::BadVersion),
+    };
+    if version == 0xff {
+        return Err(TraceParentError::BadVersion);
+    }
+    if s.len() < TRACEPARENT_LEN {
+        return Err(TraceParentError::Length);
+    }
+
+    // Fixed offsets: 0..2 version, 2 '-', 3..35 trace-id, 35 '-',
+    // 36..52 parent-id, 52 '-', 53..55 flags, 55.. trailing.
+    let trace_hex = s.get(3..35).ok_or(TraceParentError::Length)?;
+    let parent_hex = s.get(36..52).ok_or(TraceParentError::Length)?;
+    let flags_hex = s.get(53..55).ok_or(TraceParentError::Length)?;
+    let trailing = s.get(55..).ok_or(TraceParentError::Length)?;
+
+    let mut trace_id = [0u8; 16];
+    if s.get(35) != Some(&b'-')
+        || !decode_lower_hex(trace_hex, &mut trace_id)
+        || trace_id == [0u8; 16]
+    {
+        return Err(TraceParentError::TraceId);
+    }
+
+    let mut parent_id = [0u8; 8];
+    if s.get(52) != Some(&b'-')
+        || !decode_lower_hex(parent_hex, &mut parent_id)
+        || parent_id == [0u8; 8]
+    {
+        return Err(TraceParentError::ParentId);
+    }
+
+    let mut flags = [0u8; 1];
+    if !decode_lower_hex(flags_hex, &mut flags) {
+        return Err(TraceParentError::Flags);
+    }
+    let [flags] = flags;
+
+    if version == TRACEPARENT_VERSION {
+        if !trailing.is_empty() {
+            return Err(TraceParentError::TrailingData);
+        }
+    } else if !matches!(trailing, [] | [b'-', ..]) {
+        return Err(TraceParentError::TrailingData);
+    }
+
+    Ok(TraceParent {
+        trace_id,
+        parent_id,
+        flags: flags & KNOWN_FLAGS,
+    })
+}
+
+/// Formats a version-`00` `traceparent` header value.
+///
+/// The result is `00-{32 hex}-{16 hex}-{2 hex}` in lowercase, with the flags
+/// masked to [`FLAG_SAMPLED`] and [`FLAG_RANDOM`]. Exactly one `String` with
+/// capacity 55 is allocated. The ids are written as given; callers must not
+/// pass all-zero ids if they want the result to be valid.
+#[must_use]
+pub fn format_traceparent(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> String {
+    let mut out = String::with_capacity(TRACEPARENT_LEN);
+    out.push(lower_hex_char(TRACEPARENT_VERSION >> 4));
+    out.push(lower_hex_char(TRACEPARENT_VERSION));
+    out.push('-');
+    for b in trace_id {
+        out.push(lower_hex_char(b >> 4));
+        out.push(lower_hex_char(b));
+    }
+    out.push('-');
+    for b in span_id {
+        out.push(lower_hex_char(b >> 4));
+        out.push(lower_hex_char(b));
+    }
+    out.push('-');
+    let flags = flags & KNOWN_FLAGS;
+    out.push(lower_hex_char(flags >> 4));
+    out.push(lower_hex_char(flags));
+    out
+}
+
+// ---------------------------------------------------------------------------
+// tracestate
+// ---------------------------------------------------------------------------
+
+/// `lcalpha / DIGIT`
+#[inline]
+fn is_key_start(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// `lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"`
+#[inline]
+fn is_key_char(b: u8) -> bool {
+    is_key_start(b) || matches!(b, b'_' | b'-' | b'*' | b'/' | b'@')
+}
+
+/// `chr = %x20 / nblk-chr`, `nblk-chr = %x21-2B / %x2D-3C / %x3E-7E`
+#[inline]
+fn is_value_char(b: u8) -> bool {
+    matches!(b, 0x20..=0x2B | 0x2D..=0x3C | 0x3E..=0x7E)
+}
+
+/// Checks a `tracestate` key against the Level 2 grammar.
+///
+/// The grammar is `(lcalpha / DIGIT) 0*255(lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@")`,
+/// so a key is 1 to 256 characters long and may contain any number of `@`
+/// anywhere except in the first position.
+#[must_use]
+pub fn is_valid_tracestate_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    if bytes.len() > MAX_TRACESTATE_KEY_LEN {
+        return false;
+    }
+    match bytes {
+        [first, rest @ ..] => is_key_start(*first) && rest.iter().all(|b| is_key_char(*b)),
+        [] => false,
+    }
+}
+
+/// Checks a `tracestate` value against the grammar.
+///
+/// A value is 1 to 256 characters in the ranges `%x20-2B`, `%x2D-3C` and
+/// `%x3E-7E` (printable ASCII except `,` and `=`), and its last character is
+/// not a space. Leading spaces are allowed and belong to the value.
+#[must_use]
+pub fn is_valid_tracestate_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.len() > MAX_TRACESTATE_VALUE_LEN {
+        return false;
+    }
+    match bytes {
+        [.., last] => *last != b' ' && bytes.iter().all(|b| is_value_char(*b)),
+        [] => false,
+    }
+}
+
+/// Parses one non-empty, OWS-trimmed `tracestate` list-member.
+fn parse_tracestate_member(member: &str) -> Option<(&str, &str)> {
+    let (key, value) = member.split_once('=')?;
+    if is_valid_tracestate_key(key) && is_valid_tracestate_value(value) {
+        Some((key, value))
+    } else {
+        None
+    }
+}
+
+/// Parses the `tracestate` header from all header field values received under that name, in order.
+///
+/// The values are combined with `,`. Parsing is all-or-nothing: `None` means
+/// the whole header must be dropped. That happens for any invalid member
+/// under the Level 2 grammar, more than 32 non-empty members, a duplicated
+/// key, non-ASCII or non-UTF-8 bytes, or a key or value over its length
+/// limit.
+///
+/// Empty and whitespace-only members are allowed and skipped. Empty input (no
+/// values, or only empty members) yields `Some(vec![])`. OWS (space, tab)
+/// around members is removed. Whitespace after `=` is part of the value, and
+/// trailing spaces are dropped as OWS. Members are returned in order as
+/// `(key, value)`.
+#[must_use]
+pub fn parse_tracestate(values: &[&[u8]]) -> Option<Vec<(String, String)>> {
+    let mut members: Vec<(&str, &str)> = Vec::new();
+    for raw in values {
+        if !raw.is_ascii() {
+            return None;
+        }
+        let text = std::str::from_utf8(raw).ok()?;
+        for member in text.split(',') {
+            let member = trim_ows(member);
+            if member.is_empty() {
+                continue;
+            }
+            let (key, value) = parse_tracestate_member(member)?;
+            if members.len() >= MAX_TRACESTATE_MEMBERS {
+                return None;
+            }
+            if members.iter().any(|(k, _)| *k == key) {
+                return None;
+            }
+            members.push((key, value));
+        }
+    }
+    Some(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    )
+}
+
+/// Serialises `tracestate` members as `k=v,k2=v2`, without spaces.
+///
+/// So that the output always parses back, members with an invalid key or
+/// value are skipped, later duplicates of a key are skipped, and only the
+/// first 32 members are kept (the right-most ones are dropped). If the result
+/// would exceed [`TRACESTATE_PROPAGATE_LEN`] characters, whole entries only
+/// are removed until it fits: first entries longer than 128 characters (as
+/// `k=v`, the right-most such entry first), then entries from the right end.
+/// Returns an empty string when there are no members left.
+#[must_use]
+pub fn format_tracestate<'a>(members: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut kept: Vec<(&'a str, &'a str)> = Vec::new();
+    for (key, value) in members {
+        if kept.len() >= MAX_TRACESTATE_MEMBERS {
+            break;
+        }
+        if !is_valid_tracestate_key(key) || !is_valid_tracestate_value(value) {
+            continue;
+        }
+        if kept.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        kept.push((key, value));
+    }
+
+    let entry_len = |(k, v): &(&str, &str)| k.len() + 1 + v.len();
+    let total_len = |list: &[(&str, &str)]| -> usize {
+        let entries: usize = list.iter().map(entry_len).sum();
+        entries + list.len().saturating_sub(1)
+    };
+
+    let mut total = total_len(&kept);
+    while total > TRACESTATE_PROPAGATE_LEN {
+        let long = kept
+            .iter()
+            .rposition(|e| entry_len(e) > TRACESTATE_LONG_ENTRY_LEN);
+        let removed = match long {
+            Some(i) => kept.remove(i),
+            None => match kept.pop() {
+                Some(e) => e,
+                None => break,
+            },
+        };
+        // Each removal takes away the entry and one separating comma.
+        total = total.saturating_sub(entry_len(&removed) + usize::from(!kept.is_empty()));
+    }
+
+    let mut out = String::with_capacity(total);
+    for (i, (key, value)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(key);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// baggage
+// ---------------------------------------------------------------------------
+
+/// One parsed `baggage` list-member.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::parse_baggage;
+/// let members = parse_baggage(&[b"user=alice;ttl=60"]);
+/// assert_eq!((members[0].key.as_str(), members[0].value.as_str(), members[0].properties.as_str()), ("user", "alice", "ttl=60"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaggageMember {
+    /// The member key (an RFC 7230 token; keys are not percent-decoded).
+    pub key: String,
+    /// The percent-decoded value; invalid UTF-8 sequences are replaced by U+FFFD.
+    pub value: String,
+    /// The raw property text after the first `;`, with OWS around properties,
+    /// keys and values removed and properties joined by `;`. Empty if none.
+    pub properties: String,
+}
+
+/// RFC 7230 `tchar`.
+#[inline]
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+/// RFC 7230 `token = 1*tchar`.
+#[inline]
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+/// `baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`
+#[inline]
+fn is_baggage_octet(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+}
+
+/// Percent-decodes a value made of baggage-octets. A `%` not followed by two
+/// hex digits makes the value invalid. Invalid UTF-8 becomes U+FFFD.
+fn percent_decode(raw: &str) -> Option<String> {
+    if !raw.contains('%') {
+        return Some(raw.to_owned());
+    }
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut iter = raw.bytes();
+    while let Some(b) = iter.next() {
+        if b == b'%' {
+            let hi = iter.next().and_then(any_hex_val)?;
+            let lo = iter.next().and_then(any_hex_val)?;
+            bytes.push((hi << 4) | lo);
+        } else {
+            bytes.push(b);
+        }
+    }
+    Some(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// Percent-encodes every byte outside baggage-octet, and `%`, as `%XX` (uppercase).
+fn percent_encode_into(value: &str, out: &mut String) {
+    for b in value.bytes() {
+        if is_baggage_octet(b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(upper_hex_char(b >> 4));
+            out.push(upper_hex_char(b));
+        }
+    }
+}
+
+/// Length of the percent-encoded form of `value`.
+fn percent_encoded_len(value: &str) -> usize {
+    value
+        .bytes()
+        .map(|b| {
+            if is_baggage_octet(b) && b != b'%' {
+                1
+            } else {
+                3
+            }
+        })
+        .sum()
+}
+
+/// Validates and OWS-normalises property text (`property *( OWS ";" OWS property )`).
+///
+/// Each property is `key OWS "=" OWS value` or `key OWS`; keys are tokens and
+/// values are baggage-octets. Empty properties are skipped. Returns `None`
+/// if any property is invalid.
+fn normalize_properties(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    for prop in raw.split(';') {
+        let prop = trim_ows(prop);
+        if prop.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(';');
+        }
+        match prop.split_once('=') {
+            Some((key, value)) => {
+                let key = trim_ows(key);
+                let value = trim_ows(value);
+                if !is_token(key) || !value.bytes().all(is_baggage_octet) {
+                    return None;
+                }
+                out.push_str(key);
+                out.push('=');
+                out.push_str(value);
+            }
+            None => {
+                if !is_token(prop) {
+                    return None;
+                }
+                out.push_str(prop);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Parses one non-empty, OWS-trimmed baggage list-member.
+///
+/// Returns the member and its normalised wire length (`key=raw-value[;props]`).
+fn parse_baggage_member(member: &str) -> Option<(BaggageMember, usize)> {
+    let (kv, props) = match member.split_once(';') {
+        Some((kv, props)) => (kv, Some(props)),
+        None => (member, None),
+    };
+    let (key, raw_value) = kv.split_once('=')?;
+    let key = trim_ows(key);
+    let raw_value = trim_ows(raw_value);
+    if !is_token(key) || !raw_value.bytes().all(is_baggage_octet) {
+        return None;
+    }
+    let value = percent_decode(raw_value)?;
+    let properties = match props {
+        Some(p) => normalize_properties(p)?,
+        None => String::new(),
+    };
+    let props_len = if properties.is_empty() {
+        0
+    } else {
+        1 + properties.len()
+    };
+    let wire_len = key.len() + 1 + raw_value.len() + props_len;
+    Some((
+        BaggageMember {
+            key: key.to_owned(),
+            value,
+            properties,
+        },
+        wire_len,
+    ))
+}
+
+/// Parses the `baggage` header from all header field values received under that name, in order.
+///
+/// Invalid members are dropped individually and the rest are kept. A key is
+/// an RFC 7230 token, and a member is split on its first `=`. OWS around keys,
+/// values and properties is ignored. Value characters must be baggage-octets,
+/// otherwise the member is dropped. Values are percent-decoded; a bad `%`
+/// escape drops the member, and invalid UTF-8 becomes U+FFFD. A header value
+/// that is not valid UTF-8 is skipped. Empty members are skipped.
+///
+/// Parsing stops after [`MAX_BAGGAGE_MEMBERS`] members. A member that would
+/// push the combined size (normalised `key=value;props` entries joined by
+/// `,`) past [`MAX_BAGGAGE_BYTES`] is dropped whole; partial members are never
+/// produced.
+#[must_use]
+pub fn parse_baggage(values: &[&[u8]]) -> Vec<BaggageMember> {
+    let mut out: Vec<BaggageMember> = Vec::new();
+    let mut total: usize = 0;
+    'headers: for raw in values {
+        let Ok(text) = std::str::from_utf8(raw) else {
+            continue;
+        };
+        for member in text.split(',') {
+            if out.len() >= MAX_BAGGAGE_MEMBERS {
+                break 'headers;
+            }
+            let member = trim_ows(member);
+            if member.is_empty() {
+                continue;
+            }
+            let Some((parsed, wire_len)) = parse_baggage_member(member) else {
+                continue;
+            };
+            let added = wire_len.saturating_add(usize::from(!out.is_empty()));
+            let new_total = total.saturating_add(added);
+            if new_total > MAX_BAGGAGE_BYTES {
+                continue;
+            }
+            total = new_total;
+            out.push(parsed);
+        }
+    }
+    out
+}
+
+/// Serialises baggage members, given as `(key, value, properties)`, as `k=v;props,k2=v2`.
+///
+/// Values are percent-encoded: every byte outside baggage-octet, and `%`
+/// itself, is written as `%XX` with uppercase hex. Properties are written as
+/// given after OWS normalisation. Members whose key is not a valid token, or
+/// whose properties are invalid, are skipped. Output stops before it would
+/// exceed [`MAX_BAGGAGE_MEMBERS`] members or [`MAX_BAGGAGE_BYTES`] bytes, and
+/// only whole members are written.
+#[must_use]
+pub fn format_baggage<'a>(
+    members: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+) -> String {
+    let mut out = String::new();
+    let mut count: usize = 0;
+    for (key, value, properties) in members {
+        if count >= MAX_BAGGAGE_MEMBERS {
+            break;
+        }
+        if !is_token(key) {
+            continue;
+        }
+        let Some(props) = normalize_properties(properties) else {
+            continue;
+        };
+        let props_len = if props.is_empty() { 0 } else { 1 + props.len() };
+        let member_len = key.len() + 1 + percent_encoded_len(value) + props_len;
+        let added = member_len.saturating_add(usize::from(count > 0));
+        if out.len().saturating_add(added) > MAX_BAGGAGE_BYTES {
+            break;
+        }
+        if count > 0 {
+            out.push(',');
+        }
+        out.push_str(key);
+        out.push('=');
+        percent_encode_into(value, &mut out);
+        if !props.is_empty() {
+            out.push(';');
+            out.push_str(&props);
+        }
+        count += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PID: &str = "00f067aa0ba902b7";
+    const TID_BYTES: [u8; 16] = [
+        0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47,
+        0x36,
+    ];
+    const PID_BYTES: [u8; 8] = [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7];
+
+    fn tp(s: &str) -> Result<TraceParent, TraceParentError> {
+        parse_traceparent(&[s.as_bytes()])
+    }
+
+    fn tp_with(version: &str, tid: &str, pid: &str, flags: &str) -> String {
+        format!("{version}-{tid}-{pid}-{flags}")
+    }
+
+    fn ts(values: &[&str]) -> Option<Vec<(String, String)>> {
+        let raw: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        parse_tracestate(&raw)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn bg(values: &[&str]) -> Vec<BaggageMember> {
+        let raw: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        parse_baggage(&raw)
+    }
+
+    fn bm(key: &str, value: &str, properties: &str) -> BaggageMember {
+        BaggageMember {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            properties: properties.to_owned(),
+        }
+    }
+
+    // ----------------------------------------------------------------- §5.1
+
+    #[test]
+    fn traceparent_valid_v00() {
+        let got = tp(&tp_with("00", TID, PID, "01"));
+        assert_eq!(
+            got,
+            Ok(TraceParent {
+                trace_id: TID_BYTES,
+                parent_id: PID_BYTES,
+                flags: FLAG_SAMPLED
+            })
+        );
+    }
+
+    #[test]
+    fn traceparent_not_sampled() {
+        let got = tp(&tp_with("00", TID, PID, "00")).map(|t| t.flags);
+        assert_eq!(got, Ok(0));
+    }
+
+    #[test]
+    fn traceparent_missing() {
+        assert_eq!(parse_traceparent(&[]), Err(TraceParentError::Missing));
+    }
+
+    #[test]
+    fn traceparent_duplicated_header_restarts() {
+        let v = tp_with("00", TID, PID, "01");
+        let got = parse_traceparent(&[v.as_bytes(), v.as_bytes()]);
+        assert_eq!(got, Err(TraceParentError::Duplicated));
+    }
+
+    #[test]
+    fn traceparent_ows_trimmed() {
+        let v = format!(" \t{} \t", tp_with("00", TID, PID, "01"));
+        assert_eq!(tp(&v).map(|t| t.trace_id), Ok(TID_BYTES));
+    }
+
+    #[test]
+    fn traceparent_inner_whitespace_rejected() {
+        let v = format!("00- {TID}-{PID}-01");
+        assert!(tp(&v).is_err());
+    }
+
+    #[test]
+    fn traceparent_non_ascii_rejected() {
+        let mut v = tp_with("00", TID, PID, "01").into_bytes();
+        v.push(0xff);
+        assert_eq!(parse_traceparent(&[&v]), Err(TraceParentError::NotAscii));
+        let u = format!("00-{TID}-{PID}-0é");
+        assert_eq!(tp(&u), Err(TraceParentError::NotAscii));
+    }
+
+    #[test]
+    fn traceparent_uppercase_trace_id_rejected() {
+        let v = tp_with("00", &TID.to_uppercase(), PID, "01");
+        assert_eq!(tp(&v), Err(TraceParentError::TraceId));
+    }
+
+    #[test]
+    fn traceparent_uppercase_parent_id_rejected() {
+        let v = tp_with("00", TID, "00F067AA0BA902B7", "01");
+        assert_eq!(tp(&v), Err(TraceParentError::ParentId));
+    }
+
+    #[test]
+    fn traceparent_uppercase_flags_rejected() {
+        let v = tp_with("00", TID, PID, "0A");
+        assert_eq!(tp(&v), Err(TraceParentError::Flags));
+    }
+
+    #[test]
+    fn traceparent_uppercase_version_rejected() {
+        let v = tp_with("0A", TID, PID, "01");
+        assert_eq!(tp(&v), Err(TraceParentError::BadVersion));
+    }
+
+    #[test]
+    fn traceparent_non_hex_trace_id_rejected() {
+        let v = tp_with("00", "4bf92f3577b34da6a3ce929d0e0e473g", PID, "01");
+        assert_eq!(tp(&v), Err(TraceParentError::TraceId));
+    }
+
+    #[test]
+    fn traceparent_non_hex_flags_rejected() {
+        let v = tp_with("00", TID, PID, "0x");
+        assert_eq!(tp(&v), Err(TraceParentError::Flags));
+    }
+
+    #[test]
+    fn traceparent_all_zero_trace_id_rejected() {
+        let v = tp_with("00", &"0".repeat(32), PID, "01");
+        assert_eq!(tp(&v), Err(TraceParentError::TraceId));
+    }
+
+    #[test]
+    fn traceparent_all_zero_parent_id_rejected() {
+        let v = tp_with("00", TID, &"0".repeat(16), "01");
+        assert_eq!(tp(&v), Err(TraceParentError::ParentId));
+    }
+
+    #[test]
+    fn traceparent_15_digit_parent_id_rejected() {
+        let v = tp_with("00", TID, "00f067aa0ba902b", "01");
+        assert_eq!(tp(&v), Err(TraceParentError::Length));
+        // Same with 3 flag digits to keep the total length at 55.
+        let v = tp_with("00", TID, "00f067aa0ba902b", "001");
+        assert_eq!(v.len(), 55);
+        assert_eq!(tp(&v), Err(TraceParentError::ParentId));
+    }
+
+    #[test]
+    fn traceparent_17_digit_parent_id_rejected() {
+        let v = tp_with("00", TID, "00f067aa0ba902b70", "1");
+        assert_eq!(v.len(), 55);
+        assert_eq!(tp(&v), Err(TraceParentError::ParentId));
+    }
+
+    #[test]
+    fn traceparent_31_digit_trace_id_rejected() {
+        let v = tp_with(
+            "00",
+            "4bf92f3577b34da6a3ce929d0e0e473",
+            "00f067aa0ba902b71",
+            "01",
+        );
+        assert_eq!(v.len(), 55);
+        assert_eq!(tp(&v), Err(TraceParentError::TraceId));
+    }
+
+    #[test]
+    fn traceparent_1_digit_flags_rejected() {
+        let v = tp_with("00", TID, PID, "1");
+        assert_eq!(tp(&v), Err(TraceParentError::Length));
+    }
+
+    #[test]
+    fn traceparent_3_digit_flags_rejected() {
+        let v = tp_with("00", TID, PID, "001");
+        assert_eq!(tp(&v), Err(TraceParentError::TrailingData));
+    }
+
+    #[test]
+    fn traceparent_version_ff_rejected() {
+        let v = tp_with("ff", TID, PID, "01");
+        assert_eq!(tp(&v), Err(TraceParentError::BadVersion));
+    }
+
+    #[test]
+    fn traceparent_unparsable_version_rejected() {
+        assert_eq!(
+            tp(&tp_with("0", TID, PID, "01")),
+            Err(TraceParentError::BadVersion)
+        );
+        assert_eq!(
+            tp(&tp_with("000", TID, PID, "01")),
+            Err(TraceParentError::BadVersion)
+        );
+        assert_eq!(
+            tp(&tp_with("zz", TID, PID, "01")),
+            Err(TraceParentError::BadVersion)
+        );
+        assert_eq!(tp(""), Err(TraceParentError::BadVersion));
+        assert_eq!(tp("00"), Err(TraceParentError::BadVersion));
+    }
+
+    #[test]
+    fn traceparent_too_short_rejected() {
+        assert_eq!(tp("00-"), Err(TraceParentError::Length));
+        assert_eq!(
+            tp(&format!("00-{TID}-{PID}-")),
+            Err(TraceParentError::Length)
+        );
+    }
+
+    #[test]
+    fn traceparent_trailing_data_on_v00_rejected() {
+        let base = tp_with("00", TID, PID, "01");
+        assert_eq!(tp(&format!("{base}.")), Err(TraceParentError::TrailingData));
+        assert_eq!(
+            tp(&format!("{base}-anything")),
+            Err(TraceParentError::TrailingData)
+        );
+        assert_eq!(tp(&format!("{base}-")), Err(TraceParentError::TrailingData));
+    }
+
+    #[test]
+    fn traceparent_wrong_delimiter_rejected() {
+        let v = format!("00-{TID}_{PID}-01");
+        assert_eq!(tp(&v), Err(TraceParentError::TraceId));
+        let v = format!("00-{TID}-{PID}_01");
+        assert_eq!(tp(&v), Err(TraceParentError::ParentId));
+    }
+
+    #[test]
+    fn traceparent_future_version_exact_length_accepted() {
+        let got = tp(&tp_with("cc", TID, PID, "01"));
+        assert_eq!(
+            got,
+            Ok(TraceParent {
+                trace_id: TID_BYTES,
+                parent_id: PID_BYTES,
+                flags: FLAG_SAMPLED
+            })
+        );
+    }
+
+    #[test]
+    fn traceparent_future_version_dash_trailing_accepted() {
+        let v = format!("{}-xyz", tp_with("cc", TID, PID, "01"));
+        assert_eq!(tp(&v).map(|t| t.parent_id), Ok(PID_BYTES));
+        let v = format!("{}-", tp_with("01", TID, PID, "00"));
+        assert_eq!(tp(&v).map(|t| t.flags), Ok(0));
+    }
+
+    #[test]
+    fn traceparent_future_version_dot_trailing_rejected() {
+        let v = format!("{}.xyz", tp_with("cc", TID, PID, "01"));
+        assert_eq!(tp(&v), Err(TraceParentError::TrailingData));
+    }
+
+    #[test]
+    fn traceparent_future_version_too_short_rejected() {
+        let v = tp_with("cc", TID, PID, "1");
+        assert_eq!(tp(&v), Err(TraceParentError::Length));
+    }
+
+    #[test]
+    fn traceparent_future_version_same_validation() {
+        let v = format!("{}-xyz", tp_with("cc", &"0".repeat(32), PID, "01"));
+        assert_eq!(tp(&v), Err(TraceParentError::TraceId));
+        let v = format!("{}-xyz", tp_with("fe", TID, PID, "0G"));
+        assert_eq!(tp(&v), Err(TraceParentError::Flags));
+    }
+
+    #[test]
+    fn traceparent_random_flag_kept() {
+        let got = tp(&tp_with("00", TID, PID, "02")).map(|t| t.flags);
+        assert_eq!(got, Ok(FLAG_RANDOM));
+        let got = tp(&tp_with("00", TID, PID, "03")).map(|t| t.flags);
+        assert_eq!(got, Ok(FLAG_SAMPLED | FLAG_RANDOM));
+    }
+
+    #[test]
+    fn traceparent_unknown_flag_bits_cleared() {
+        let got = tp(&tp_with("00", TID, PID, "ff")).map(|t| t.flags);
+        assert_eq!(got, Ok(FLAG_SAMPLED | FLAG_RANDOM));
+        let got = tp(&tp_with("00", TID, PID, "fc")).map(|t| t.flags);
+        assert_eq!(got, Ok(0));
+        let got = tp(&format!("{}-x", tp_with("cc", TID, PID, "09"))).map(|t| t.flags);
+        assert_eq!(got, Ok(FLAG_SAMPLED));
+    }
+
+    #[test]
+    fn traceparent_flag_bits_tested_individually() {
+        // 0x05 has the sampled bit set although the byte is not 0x01.
+        let got = tp(&tp_with("00", TID, PID, "05")).map(|t| t.flags & FLAG_SAMPLED);
+        assert_eq!(got, Ok(FLAG_SAMPLED));
+    }
+
+    #[test]
+    fn format_traceparent_v00_lowercase() {
+        let s = format_traceparent(TID_BYTES, PID_BYTES, FLAG_SAMPLED);
+        assert_eq!(s, format!("00-{TID}-{PID}-01"));
+        assert_eq!(s.len(), 55);
+        assert_eq!(s.capacity(), 55);
+    }
+
+    #[test]
+    fn format_traceparent_masks_unknown_flags() {
+        let s = format_traceparent(TID_BYTES, PID_BYTES, 0xff);
+        assert!(s.ends_with("-03"), "{s}");
+        let s = format_traceparent(TID_BYTES, PID_BYTES, 0xf8);
+        assert!(s.ends_with("-00"), "{s}");
+    }
+
+    #[test]
+    fn format_traceparent_future_version_reemitted_as_00() {
+        let parsed = tp(&format!("{}-xyz", tp_with("cc", TID, PID, "ff")));
+        let out = parsed.map(|t| format_traceparent(t.trace_id, t.parent_id, t.flags));
+        assert_eq!(out, Ok(format!("00-{TID}-{PID}-03")));
+    }
+
+    #[test]
+    fn traceparent_round_trip() {
+        let tid = [0xab; 16];
+        let pid = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+        for flags in 0..=3u8 {
+            let s = format_traceparent(tid, pid, flags);
+            assert_eq!(
+                tp(&s),
+                Ok(TraceParent {
+                    trace_id: tid,
+                    parent_id: pid,
+                    flags
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn traceparent_error_display() {
+        assert_eq!(
+            TraceParentError::Duplicated.to_string(),
+            "traceparent header is duplicated"
+        );
+    }
+
+    // ----------------------------------------------------------------- §5.2
+
+    #[test]
+    fn tracestate_simple() {
+        assert_eq!(
+            ts(&["congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"]),
+            Some(pairs(&[
+                ("congo", "t61rcWkgMzE"),
+                ("rojo", "00f067aa0ba902b7")
+            ]))
+        );
+    }
+
+    #[test]
+    fn tracestate_empty_input() {
+        assert_eq!(ts(&[]), Some(vec![]));
+        assert_eq!(ts(&[""]), Some(vec![]));
+        assert_eq!(ts(&[" , \t,", ""]), Some(vec![]));
+    }
+
+    #[test]
+    fn tracestate_empty_members_skipped() {
+        assert_eq!(
+            ts(&["a=1,, ,\t,b=2,"]),
+            Some(pairs(&[("a", "1"), ("b", "2")]))
+        );
+    }
+
+    #[test]
+    fn tracestate_ows_around_members_removed() {
+        assert_eq!(
+            ts(&[" \ta=1 \t, \tb=2\t "]),
+            Some(pairs(&[("a", "1"), ("b", "2")]))
+        );
+    }
+
+    #[test]
+    fn tracestate_leading_value_spaces_kept() {
+        assert_eq!(ts(&["a=  x"]), Some(pairs(&[("a", "  x")])));
+    }
+
+    #[test]
+    fn tracestate_trailing_value_spaces_dropped() {
+        assert_eq!(ts(&["a=x  ,b=y"]), Some(pairs(&[("a", "x"), ("b", "y")])));
+    }
+
+    #[test]
+    fn tracestate_value_with_inner_space() {
+        assert_eq!(ts(&["a=x y"]), Some(pairs(&[("a", "x y")])));
+    }
+
+    #[test]
+    fn tracestate_space_before_equals_rejected() {
+        assert_eq!(ts(&["a =x"]), None);
+    }
+
+    #[test]
+    fn tracestate_combined_across_headers() {
+        assert_eq!(
+            ts(&["a=1,b=2", "c=3", "", "d=4"]),
+            Some(pairs(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]))
+        );
+    }
+
+    #[test]
+    fn tracestate_invalid_in_second_header_drops_all() {
+        assert_eq!(ts(&["a=1", "B=2"]), None);
+    }
+
+    #[test]
+    fn tracestate_duplicate_keys_rejected() {
+        assert_eq!(ts(&["a=1,b=2,a=3"]), None);
+        assert_eq!(ts(&["a=1", "a=1"]), None);
+    }
+
+    #[test]
+    fn tracestate_32_members_accepted() {
+        let list: Vec<String> = (0..32).map(|i| format!("k{i}=v{i}")).collect();
+        let got = ts(&[&list.join(",")]);
+        assert_eq!(got.map(|v| v.len()), Some(32));
+    }
+
+    #[test]
+    fn tracestate_33_members_rejected() {
+        let list: Vec<String> = (0..33).map(|i| format!("k{i}=v{i}")).collect();
+        assert_eq!(ts(&[&list.join(",")]), None);
+    }
+
+    #[test]
+    fn tracestate_33_members_across_headers_rejected() {
+        let a: Vec<String> = (0..16).map(|i| format!("k{i}=v")).collect();
+        let b: Vec<String> = (16..33).map(|i| format!("k{i}=v")).collect();
+        assert_eq!(ts(&[&a.join(","), &b.join(",")]), None);
+    }
+
+    #[test]
+    fn tracestate_32_members_with_empty_members_accepted() {
+        let list: Vec<String> = (0..32).map(|i| format!("k{i}=v")).collect();
+        let header = format!(",,{},,", list.join(", ,"));
+        assert_eq!(ts(&[&header]).map(|v| v.len()), Some(32));
+    }
+
+    #[test]
+    fn tracestate_key_256_accepted_257_rejected() {
+        let k256 = format!("a{}", "b".repeat(255));
+        let k257 = format!("a{}", "b".repeat(256));
+        assert_eq!(
+            ts(&[&format!("{k256}=v")]),
+            Some(vec![(k256.clone(), "v".to_owned())])
+        );
+        assert_eq!(ts(&[&format!("{k257}=v")]), None);
+        assert!(is_valid_tracestate_key(&k256));
+        assert!(!is_valid_tracestate_key(&k257));
+    }
+
+    #[test]
+    fn tracestate_value_256_accepted_257_rejected() {
+        let v256 = "x".repeat(256);
+        let v257 = "x".repeat(257);
+        assert_eq!(
+            ts(&[&format!("k={v256}")]),
+            Some(vec![("k".to_owned(), v256.clone())])
+        );
+        assert_eq!(ts(&[&format!("k={v257}")]), None);
+        assert!(is_valid_tracestate_value(&v256));
+        assert!(!is_valid_tracestate_value(&v257));
+    }
+
+    #[test]
+    fn tracestate_l2_keys_with_several_at_signs() {
+        assert!(is_valid_tracestate_key("a@b@c"));
+        assert!(is_valid_tracestate_key("tenant@@system@"));
+        assert!(is_valid_tracestate_key("1@2"));
+        assert!(is_valid_tracestate_key(
+            "@".repeat(255).replacen('@', "x", 1).as_str()
+        ));
+        assert_eq!(
+            ts(&["a@b@c=1,x@y=2"]),
+            Some(pairs(&[("a@b@c", "1"), ("x@y", "2")]))
+        );
+    }
+
+    #[test]
+    fn tracestate_key_starting_with_at_rejected() {
+        assert!(!is_valid_tracestate_key("@abc"));
+        assert_eq!(ts(&["@abc=1"]), None);
+    }
+
+    #[test]
+    fn tracestate_key_grammar() {
+        assert!(is_valid_tracestate_key("0abc"));
+        assert!(is_valid_tracestate_key("a_b-c*d/e"));
+        assert!(!is_valid_tracestate_key(""));
+        assert!(!is_valid_tracestate_key("Abc"));
+        assert!(!is_valid_tracestate_key("aBc"));
+        assert!(!is_valid_tracestate_key("_abc"));
+        assert!(!is_valid_tracestate_key("a.b"));
+        assert!(!is_valid_tracestate_key("a b"));
+        assert!(!is_valid_tracestate_key("é"));
+    }
+
+    #[test]
+    fn tracestate_uppercase_key_rejected() {
+        assert_eq!(ts(&["Congo=1"]), None);
+    }
+
+    #[test]
+    fn tracestate_empty_value_rejected() {
+        assert!(!is_valid_tracestate_value(""));
+        assert_eq!(ts(&["a="]), None);
+        assert_eq!(ts(&["a=   "]), None);
+    }
+
+    #[test]
+    fn tracestate_equals_in_value_rejected() {
+        assert!(!is_valid_tracestate_value("a=b"));
+        assert_eq!(ts(&["a=b=c"]), None);
+    }
+
+    #[test]
+    fn tracestate_member_without_equals_rejected() {
+        assert_eq!(ts(&["a=1,novalue"]), None);
+    }
+
+    #[test]
+    fn tracestate_empty_key_rejected() {
+        assert_eq!(ts(&["=1"]), None);
+    }
+
+    #[test]
+    fn tracestate_value_grammar() {
+        assert!(is_valid_tracestate_value("!"));
+        assert!(is_valid_tracestate_value("~"));
+        assert!(is_valid_tracestate_value(" x"));
+        assert!(is_valid_tracestate_value("a b"));
+        assert!(!is_valid_tracestate_value("x "));
+        assert!(!is_valid_tracestate_value(" "));
+        assert!(!is_valid_tracestate_value("a,b"));
+        assert!(!is_valid_tracestate_value("a\tb"));
+        assert!(!is_valid_tracestate_value("a\u{7f}"));
+        assert!(!is_valid_tracestate_value("é"));
+    }
+
+    #[test]
+    fn tracestate_tab_inside_value_rejected() {
+        assert_eq!(ts(&["a=x\ty"]), None);
+    }
+
+    #[test]
+    fn tracestate_non_ascii_rejected() {
+        assert_eq!(ts(&["a=1,b=\u{e9}"]), None);
+        assert_eq!(
+            parse_tracestate(&[b"a=1".as_slice(), b"b=\xff".as_slice()]),
+            None
+        );
+    }
+
+    #[test]
+    fn format_tracestate_basic() {
+        assert_eq!(format_tracestate([("a", "1"), ("b", " 2")]), "a=1,b= 2");
+        assert_eq!(format_tracestate(Vec::<(&str, &str)>::new()), "");
+    }
+
+    #[test]
+    fn format_tracestate_skips_invalid_and_duplicates() {
+        let out = format_tracestate([("a", "1"), ("B", "2"), ("c", "x="), ("a", "3"), ("d", "4")]);
+        assert_eq!(out, "a=1,d=4");
+    }
+
+    #[test]
+    fn format_tracestate_keeps_first_32() {
+        let owned: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("k{i}"), format!("v{i}")))
+            .collect();
+        let out = format_tracestate(owned.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let parsed = ts(&[&out]).unwrap_or_default();
+        assert_eq!(parsed.len(), 32);
+        assert_eq!(parsed.last().map(|(k, _)| k.as_str()), Some("k31"));
+    }
+
+    #[test]
+    fn format_tracestate_exactly_512_not_truncated() {
+        // 4 entries of 127 chars + 3 commas = 511; make one 128 to reach 512.
+        let v125 = "x".repeat(125);
+        let v126 = "x".repeat(126);
+        let out = format_tracestate([
+            ("a", v125.as_str()),
+            ("b", &v125),
+            ("c", &v125),
+            ("d", &v126),
+        ]);
+        assert_eq!(out.len(), 512);
+        assert_eq!(ts(&[&out]).map(|v| v.len()), Some(4));
+    }
+
+    #[test]
+    fn format_tracestate_truncates_long_entries_first() {
+        // "big=" + 200 = 204 chars (> 128), others are short.
+        let big = "y".repeat(200);
+        let mid = "z".repeat(100); // "mN=" + 100 = 103 chars
+        let out = format_tracestate([
+            ("m1", mid.as_str()),
+            ("big", &big),
+            ("m2", &mid),
+            ("m3", &mid),
+            ("m4", &mid),
+        ]);
+        // Total before: 103*4 + 204 + 4 = 620 > 512. Removing big: 415.
+        assert_eq!(out, format!("m1={mid},m2={mid},m3={mid},m4={mid}"));
+    }
+
+    #[test]
+    fn format_tracestate_removes_only_as_many_long_entries_as_needed() {
+        let big = "y".repeat(150); // "bN=" + 150 = 153 chars
+        let out = format_tracestate([
+            ("b1", big.as_str()),
+            ("b2", &big),
+            ("b3", &big),
+            ("b4", &big),
+        ]);
+        // 4*153 + 3 = 615 > 512; removing one (the right-most) -> 461.
+        assert_eq!(out, format!("b1={big},b2={big},b3={big}"));
+    }
+
+    #[test]
+    fn format_tracestate_truncates_from_right_end() {
+        let v = "q".repeat(100); // "kN=" + 100 = 103 chars, not "long"
+        let owned: Vec<(String, &str)> = (0..6).map(|i| (format!("k{i}"), v.as_str())).collect();
+        let out = format_tracestate(owned.iter().map(|(k, v)| (k.as_str(), *v)));
+        // 6*103 + 5 = 623; 5 -> 519; 4 -> 415.
+        assert_eq!(out, format!("k0={v},k1={v},k2={v},k3={v}"));
+        assert!(out.len() <= TRACESTATE_PROPAGATE_LEN);
+    }
+
+    #[test]
+    fn format_tracestate_entry_of_exactly_128_is_not_long() {
+        let v126 = "a".repeat(126); // "k=" + 126 = 128 chars
+        let v200 = "b".repeat(200); // 202 chars
+        let v100 = "c".repeat(100); // 102 chars
+        // total = 128 + 102 + 102 + 202 + 3 = 537 > 512 -> drop "l" (202) -> 334.
+        let out = format_tracestate([
+            ("k", v126.as_str()),
+            ("m", &v100),
+            ("n", &v100),
+            ("l", &v200),
+        ]);
+        assert_eq!(out, format!("k={v126},m={v100},n={v100}"));
+        // Without a >128 entry, the right end goes, not the 128-char one.
+        let out = format_tracestate([
+            ("k", v126.as_str()),
+            ("m", &v126),
+            ("n", &v126),
+            ("o", &v126),
+            ("p", "1"),
+        ]);
+        // 4*128 + 3 + 3 + 1 = 519 -> drop p -> 515 -> drop o -> 386.
+        assert_eq!(out, format!("k={v126},m={v126},n={v126}"));
+    }
+
+    #[test]
+    fn format_then_parse_tracestate_round_trip() {
+        let members = [("a@b@c", " x y"), ("0k", "~!"), ("z/*_-", "v")];
+        let out = format_tracestate(members);
+        assert_eq!(ts(&[&out]), Some(pairs(&members)));
+    }
+
+    // ----------------------------------------------------------------- §5.4
+
+    #[test]
+    fn baggage_simple() {
+        assert_eq!(
+            bg(&["userId=alice,serverNode=DF%2028,isProduction=false"]),
+            vec![
+                bm("userId", "alice", ""),
+                bm("serverNode", "DF 28", ""),
+                bm("isProduction", "false", "")
+            ]
+        );
+    }
+
+    #[test]
+    fn baggage_ows_ignored() {
+        assert_eq!(
+            bg(&[" \tk1 \t= \tv1 \t, k2=v2 ;  p1 = x ; p2 \t"]),
+            vec![bm("k1", "v1", ""), bm("k2", "v2", "p1=x;p2")]
+        );
+    }
+
+    #[test]
+    fn baggage_properties_kept_raw() {
+        assert_eq!(
+            bg(&["k=v;metadata;ttl=3%2C4"]),
+            vec![bm("k", "v", "metadata;ttl=3%2C4")]
+        );
+    }
+
+    #[test]
+    fn baggage_invalid_property_drops_member() {
+        assert_eq!(
+            bg(&["a=1;bad key=2,b=2;p=\"q\",c=3"]),
+            vec![bm("c", "3", "")]
+        );
+    }
+
+    #[test]
+    fn baggage_value_split_on_first_equals() {
+        assert_eq!(bg(&["k=a=b=c"]), vec![bm("k", "a=b=c", "")]);
+    }
+
+    #[test]
+    fn baggage_empty_value_allowed() {
+        assert_eq!(bg(&["k=,j= "]), vec![bm("k", "", ""), bm("j", "", "")]);
+    }
+
+    #[test]
+    fn baggage_invalid_members_dropped_individually() {
+        assert_eq!(
+            bg(&["good=1,noequals,=nokey,bad key=1,k=va lue,k2=\"q\",k3=a\\b,ok=2"]),
+            vec![bm("good", "1", ""), bm("ok", "2", "")]
+        );
+    }
+
+    #[test]
+    fn baggage_key_token_grammar() {
+        assert_eq!(
+            bg(&["!#$%&'*+-.^_`|~Az09=v,k(=v,k@=v,k/=v"]),
+            vec![bm("!#$%&'*+-.^_`|~Az09", "v", "")]
+        );
+    }
+
+    #[test]
+    fn baggage_key_not_percent_decoded() {
+        assert_eq!(bg(&["a%20b=v"]), vec![bm("a%20b", "v", "")]);
+    }
+
+    #[test]
+    fn baggage_percent_decoding() {
+        assert_eq!(
+            bg(&["k=%25%2c%2C%3B%E2%82%AC"]),
+            vec![bm("k", "%,,;\u{20ac}", "")]
+        );
+    }
+
+    #[test]
+    fn baggage_bad_percent_escape_drops_member() {
+        assert_eq!(
+            bg(&["a=%,b=%2,c=%zz,d=%4g,e=ok%"]),
+            Vec::<BaggageMember>::new()
+        );
+        assert_eq!(bg(&["a=%2,b=1"]), vec![bm("b", "1", "")]);
+    }
+
+    #[test]
+    fn baggage_invalid_utf8_percent_decoded_to_replacement() {
+        assert_eq!(
+            bg(&["k=a%FFb,j=%E2%82"]),
+            vec![bm("k", "a\u{fffd}b", ""), bm("j", "\u{fffd}", "")]
+        );
+    }
+
+    #[test]
+    fn baggage_non_utf8_header_value_skipped() {
+        let values: [&[u8]; 3] = [b"a=1", b"b=\xff\xfe", b"c=3"];
+        assert_eq!(
+            parse_baggage(&values),
+            vec![bm("a", "1", ""), bm("c", "3", "")]
+        );
+    }
+
+    #[test]
+    fn baggage_non_ascii_value_dropped() {
+        assert_eq!(bg(&["a=\u{e9},b=2"]), vec![bm("b", "2", "")]);
+    }
+
+    #[test]
+    fn baggage_combined_across_headers_in_order() {
+        assert_eq!(
+            bg(&["a=1", "", "b=2,c=3"]),
+            vec![bm("a", "1", ""), bm("b", "2", ""), bm("c", "3", "")]
+        );
+    }
+
+    #[test]
+    fn baggage_duplicates_kept_in_order() {
+        assert_eq!(bg(&["k=1,k=2"]), vec![bm("k", "1", ""), bm("k", "2", "")]);
+    }
+
+    #[test]
+    fn baggage_64_members_limit() {
+        let list: Vec<String> = (0..70).map(|i| format!("k{i}=v")).collect();
+        let got = bg(&[&list.join(",")]);
+        assert_eq!(got.len(), MAX_BAGGAGE_MEMBERS);
+        assert_eq!(got.last().map(|m| m.key.as_str()), Some("k63"));
+        let list64: Vec<String> = (0..64).map(|i| format!("k{i}=v")).collect();
+        assert_eq!(bg(&[&list64.join(",")]).len(), 64);
+    }
+
+    #[test]
+    fn baggage_8192_bytes_limit_drops_whole_members() {
+        // Two members of 4096 bytes each ("k0=" + 4093) + 1 comma = 8193 > 8192.
+        let v = "x".repeat(4093);
+        let header = format!("k0={v},k1={v},k2=small");
+        let got = bg(&[&header]);
+        assert_eq!(got, vec![bm("k0", &v, ""), bm("k2", "small", "")]);
+        // Exactly 8192 fits: 4096 + 1 + 4095.
+        let v2 = "y".repeat(4092);
+        let header = format!("k0={v},k1={v2}");
+        assert_eq!(header.len(), 8192);
+        assert_eq!(bg(&[&header]).len(), 2);
+    }
+
+    #[test]
+    fn baggage_oversized_single_member_dropped() {
+        let v = "x".repeat(9000);
+        assert_eq!(bg(&[&format!("big={v},ok=1")]), vec![bm("ok", "1", "")]);
+    }
+
+    #[test]
+    fn format_baggage_basic_with_properties() {
+        let out = format_baggage([("a", "1", ""), ("b", "2", "p1=x; p2 "), ("c", "", "")]);
+        assert_eq!(out, "a=1,b=2;p1=x;p2,c=");
+        assert_eq!(format_baggage(Vec::<(&str, &str, &str)>::new()), "");
+    }
+
+    #[test]
+    fn format_baggage_percent_encodes() {
+        let out = format_baggage([("k", "a b,c;d\\e\"f%g=h\u{20ac}", "")]);
+        assert_eq!(out, "k=a%20b%2Cc%3Bd%5Ce%22f%25g=h%E2%82%AC");
+    }
+
+    #[test]
+    fn format_baggage_percent_always_encoded() {
+        assert_eq!(format_baggage([("k", "100%", "")]), "k=100%25");
+        assert_eq!(format_baggage([("k", "%25", "")]), "k=%2525");
+    }
+
+    #[test]
+    fn format_baggage_skips_invalid_keys_and_properties() {
+        let out = format_baggage([
+            ("bad key", "1", ""),
+            ("", "1", ""),
+            ("k\u{e9}", "1", ""),
+            ("p", "1", "bad prop"),
+            ("ok", "2", ""),
+        ]);
+        assert_eq!(out, "ok=2");
+    }
+
+    #[test]
+    fn baggage_percent_encoding_round_trip() {
+        let originals = [
+            ("k1", "hello world", ""),
+            ("k2", "100% sure; \"quoted\", \\slash", "p=1"),
+            ("k3", "ünïcødé ✓ 😀", ""),
+            ("k4", "a=b=c", ""),
+            ("k5", "\u{0}\t\r\n\u{7f}", ""),
+        ];
+        let out = format_baggage(originals);
+        let parsed = bg(&[&out]);
+        let expected: Vec<BaggageMember> = originals.iter().map(|(k, v, p)| bm(k, v, p)).collect();
+        assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn format_baggage_member_limit() {
+        let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
+        let out = format_baggage(keys.iter().map(|k| (k.as_str(), "v", "")));
+        assert_eq!(out.split(',').count(), MAX_BAGGAGE_MEMBERS);
+        assert!(out.ends_with(",k63=v"), "{out}");
+    }
+
+    #[test]
+    fn format_baggage_byte_limit_whole_members_only() {
+        let v = "x".repeat(4000); // 4003 bytes per member
+        let out = format_baggage([("k0", v.as_str(), ""), ("k1", &v, ""), ("k2", &v, "")]);
+        // 4003 + 1 + 4003 = 8007; adding a third would be 12011.
+        assert_eq!(out, format!("k0={v},k1={v}"));
+        assert!(out.len() <= MAX_BAGGAGE_BYTES);
+    }
+
+    #[test]
+    fn format_baggage_never_emits_partial_encoded_member() {
+        // One member whose encoded form (3 bytes per char) exceeds the limit.
+        let v = " ".repeat(3000); // 9000 bytes encoded
+        let out = format_baggage([("a", "1", ""), ("big", v.as_str(), ""), ("b", "2", "")]);
+        assert_eq!(out, "a=1");
+    }
+
+    #[test]
+    fn format_baggage_exactly_8192_bytes() {
+        let v = "x".repeat(MAX_BAGGAGE_BYTES - 2);
+        let out = format_baggage([("k", v.as_str(), "")]);
+        assert_eq!(out.len(), MAX_BAGGAGE_BYTES);
+        let v = "x".repeat(MAX_BAGGAGE_BYTES - 1);
+        assert_eq!(format_baggage([("k", v.as_str(), "")]), "");
+    }
+
+    // ------------------------------------------------------------ robustness
+
+    #[test]
+    fn parsers_do_not_panic_on_odd_input() {
+        let inputs: [&[u8]; 10] = [
+            b"",
+            b"-",
+            b"%",
+            b"\xff\xff\xff",
+            b"00-",
+            b"=,=,;;;",
+            b"\xe2\x82",
+            b"a=%e2%82%",
+            b"cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0\xc3\xa9",
+            b"   \t   ",
+        ];
+        for a in inputs {
+            for b in inputs {
+                let vals = [a, b];
+                let _ = parse_traceparent(&vals[..1]);
+                let _ = parse_traceparent(&vals);
+                let _ = parse_tracestate(&vals);
+                let _ = parse_baggage(&vals);
+            }
+        }
+        assert_eq!(
+            parse_traceparent(&[b"\xff".as_slice()]),
+            Err(TraceParentError::NotAscii)
+        );
+    }
+}

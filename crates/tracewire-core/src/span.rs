@@ -1,0 +1,616 @@
+//! Starting and ending boundary spans.
+//!
+//! Every tracewire boundary creates its spans through an [`Instrumentation`]: the OpenTelemetry API
+//! directly (about a third of the cost of going through the `tracing` bridge), with the span's
+//! [`Context`] made current while the wrapped work is polled, so the user's own `tracing` spans nest
+//! under ours through `tracing-opentelemetry`.
+//!
+//! ```
+//! use opentelemetry::{Context, KeyValue, trace::SpanKind};
+//! use tracewire_core::span::{Instrumentation, Outcome, SpanError};
+//!
+//! # async fn demo() {
+//! let instrumentation = Instrumentation::global("my-boundary");
+//! let span = instrumentation.start(
+//!     SpanKind::Client,
+//!     "GET",
+//!     vec![KeyValue::new("http.request.method", "GET")],
+//!     &Context::current(),
+//! );
+//! let answer = span.in_scope(async { 42 }).await; // the span is current while this runs
+//! span.end(if answer == 42 { Outcome::Success } else { Outcome::Failed(SpanError::new("wrong")) });
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::context::{FutureExt, WithContext};
+use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracer};
+use opentelemetry::metrics::Meter;
+use opentelemetry::trace::{
+    Link, SpanBuilder, SpanContext, SpanKind, Status, TraceContextExt, Tracer, TracerProvider,
+};
+use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, Value};
+
+use crate::attributes::{ERROR_TYPE, EXCEPTION_EVENT, EXCEPTION_MESSAGE, EXCEPTION_TYPE};
+use crate::limits::Limits;
+use crate::propagation::w3c::FLAG_RANDOM;
+
+/// Where a boundary's spans and metrics go: the global providers (read when the first span or
+/// measurement is made) or providers the user passes. Cheap to clone.
+///
+/// ```
+/// use opentelemetry::{Context, trace::SpanKind};
+/// use tracewire_core::span::{Instrumentation, Outcome};
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+/// let instrumentation = Instrumentation::with_provider(&provider, "my-boundary");
+/// instrumentation.start(SpanKind::Producer, "send orders", vec![], &Context::new()).end(Outcome::Success);
+/// ```
+#[derive(Clone)]
+pub struct Instrumentation {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scope: InstrumentationScope,
+    tracer: OnceLock<Arc<BoxedTracer>>,
+    meter: OnceLock<Meter>,
+    baggage_keys: Box<[Key]>,
+    limits: Limits,
+}
+
+impl fmt::Debug for Instrumentation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instrumentation")
+            .field("scope", &self.inner.scope.name())
+            .field("baggage_keys", &self.inner.baggage_keys)
+            .field("limits", &self.inner.limits)
+            .finish()
+    }
+}
+
+impl Instrumentation {
+    /// Spans and metrics through the global tracer and meter providers, under the instrumentation
+    /// scope `name`. The providers are looked up when the first span starts, so install them
+    /// (`tracewire::init()`, or `opentelemetry::global::set_tracer_provider`) before serving traffic.
+    ///
+    /// ```
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("tracewire-http");
+    /// assert_eq!(instrumentation.scope_name(), "tracewire-http");
+    /// ```
+    pub fn global(name: &'static str) -> Self {
+        Self::from_parts(scope(name), OnceLock::new(), OnceLock::new())
+    }
+
+    /// Spans through the given tracer provider (metrics still go to the global meter provider unless
+    /// [`with_meter`](Self::with_meter) is used).
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// let provider = SdkTracerProvider::builder().build();
+    /// let instrumentation = tracewire_core::span::Instrumentation::with_provider(&provider, "my-boundary");
+    /// # let _ = instrumentation;
+    /// ```
+    pub fn with_provider<P>(provider: &P, name: &'static str) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: ObjectSafeTracer + Send + Sync + 'static,
+    {
+        let tracer = OnceLock::new();
+        let _ = tracer.set(Arc::new(BoxedTracer::new(Box::new(
+            provider.tracer_with_scope(scope(name)),
+        ))));
+        Self::from_parts(scope(name), tracer, OnceLock::new())
+    }
+
+    fn from_parts(
+        scope: InstrumentationScope,
+        tracer: OnceLock<Arc<BoxedTracer>>,
+        meter: OnceLock<Meter>,
+    ) -> Self {
+        Instrumentation {
+            inner: Arc::new(Inner {
+                scope,
+                tracer,
+                meter,
+                baggage_keys: Box::new([]),
+                limits: Limits::default(),
+            }),
+        }
+    }
+
+    fn rebuild(&self, f: impl FnOnce(&mut Inner)) -> Self {
+        let tracer = OnceLock::new();
+        if let Some(t) = self.inner.tracer.get() {
+            // A given provider is kept; a lazily-read global one is read again later.
+            let _ = tracer.set(t.clone());
+        }
+        let meter = OnceLock::new();
+        if let Some(m) = self.inner.meter.get() {
+            let _ = meter.set(m.clone());
+        }
+        let mut inner = Inner {
+            scope: self.inner.scope.clone(),
+            tracer,
+            meter,
+            baggage_keys: self.inner.baggage_keys.clone(),
+            limits: self.inner.limits,
+        };
+        f(&mut inner);
+        Instrumentation {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Metrics through the given meter instead of the global meter provider.
+    ///
+    /// ```
+    /// use opentelemetry::metrics::MeterProvider;
+    /// use opentelemetry_sdk::metrics::SdkMeterProvider;
+    /// let meter = SdkMeterProvider::builder().build().meter("test");
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("x").with_meter(meter);
+    /// # let _ = instrumentation;
+    /// ```
+    pub fn with_meter(&self, meter: Meter) -> Self {
+        self.rebuild(|inner| {
+            let cell = OnceLock::new();
+            let _ = cell.set(meter);
+            inner.meter = cell;
+        })
+    }
+
+    /// Copies these baggage entries, when present in the parent context, onto every span as
+    /// attributes of the same name. Nothing is copied by default.
+    ///
+    /// ```
+    /// let i = tracewire_core::span::Instrumentation::global("x").with_baggage_attributes(["tenant.id"]);
+    /// # let _ = i;
+    /// ```
+    pub fn with_baggage_attributes<I, S>(&self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let keys: Box<[Key]> = keys.into_iter().map(|k| Key::new(k.into())).collect();
+        self.rebuild(move |inner| inner.baggage_keys = keys)
+    }
+
+    /// Sets the length limits for values recorded from the wire.
+    ///
+    /// ```
+    /// use tracewire_core::{limits::Limits, span::Instrumentation};
+    /// let i = Instrumentation::global("x").with_limits(Limits::default().with_max_value_len(256));
+    /// assert_eq!(i.limits().max_value_len(), 256);
+    /// ```
+    pub fn with_limits(&self, limits: Limits) -> Self {
+        self.rebuild(|inner| inner.limits = limits)
+    }
+
+    /// The limits for values recorded from the wire.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The instrumentation scope name.
+    pub fn scope_name(&self) -> &str {
+        self.inner.scope.name()
+    }
+
+    /// The tracer spans are started with.
+    pub fn tracer(&self) -> &BoxedTracer {
+        self.inner.tracer.get_or_init(|| {
+            Arc::new(global::tracer_provider().tracer_with_scope(self.inner.scope.clone()))
+        })
+    }
+
+    /// The meter metrics are recorded with.
+    pub fn meter(&self) -> &Meter {
+        self.inner
+            .meter
+            .get_or_init(|| global::meter_with_scope(self.inner.scope.clone()))
+    }
+
+    /// Starts a span of `kind` named `name` (low-cardinality) with the attributes known at start,
+    /// as a child of the span in `parent` (or a new root when it has none).
+    pub fn start(
+        &self,
+        kind: SpanKind,
+        name: impl Into<Cow<'static, str>>,
+        attributes: Vec<KeyValue>,
+        parent: &Context,
+    ) -> ActiveSpan {
+        self.start_with_links(kind, name, attributes, Vec::new(), parent)
+    }
+
+    /// Like [`start`](Self::start), with links to other spans (messaging batches, trust boundaries).
+    pub fn start_with_links(
+        &self,
+        kind: SpanKind,
+        name: impl Into<Cow<'static, str>>,
+        mut attributes: Vec<KeyValue>,
+        links: Vec<Link>,
+        parent: &Context,
+    ) -> ActiveSpan {
+        if !self.inner.baggage_keys.is_empty() {
+            let baggage = parent.baggage();
+            for key in self.inner.baggage_keys.iter() {
+                if let Some(value) = baggage.get(key.as_str()) {
+                    let value = self.inner.limits.bound(value.as_str()).to_owned();
+                    attributes.push(KeyValue::new(key.clone(), value));
+                }
+            }
+        }
+        let mut builder = SpanBuilder::from_name(name).with_kind(kind);
+        builder.attributes = Some(attributes);
+        if !links.is_empty() {
+            builder.links = Some(links);
+        }
+        let is_root = !parent.span().span_context().is_valid();
+        let span = self.tracer().build_with_context(builder, parent);
+        let cx = if is_root {
+            parent.with_span(RandomRoot::new(span))
+        } else {
+            parent.with_span(span)
+        };
+        ActiveSpan { cx, ended: false }
+    }
+}
+
+fn scope(name: &'static str) -> InstrumentationScope {
+    InstrumentationScope::builder(name)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url(crate::attributes::SCHEMA_URL)
+        .build()
+}
+
+/// A root span whose trace id the SDK's random id generator made: it reports the W3C Level 2 random
+/// flag in its span context, so outgoing `traceparent`s carry it and child spans (which copy their
+/// parent's flags) inherit it, at no cost beyond the span itself.
+struct RandomRoot {
+    inner: opentelemetry::global::BoxedSpan,
+    span_context: SpanContext,
+}
+
+impl RandomRoot {
+    fn new(inner: opentelemetry::global::BoxedSpan) -> Self {
+        use opentelemetry::trace::Span as _;
+        let sc = inner.span_context();
+        let span_context = SpanContext::new(
+            sc.trace_id(),
+            sc.span_id(),
+            opentelemetry::trace::TraceFlags::new(sc.trace_flags().to_u8() | FLAG_RANDOM),
+            sc.is_remote(),
+            sc.trace_state().clone(),
+        );
+        RandomRoot {
+            inner,
+            span_context,
+        }
+    }
+}
+
+impl opentelemetry::trace::Span for RandomRoot {
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: std::time::SystemTime,
+        attributes: Vec<KeyValue>,
+    ) where
+        T: Into<Cow<'static, str>>,
+    {
+        self.inner
+            .add_event_with_timestamp(name, timestamp, attributes);
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.inner.is_recording()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        self.inner.set_attribute(attribute);
+    }
+
+    fn set_status(&mut self, status: Status) {
+        self.inner.set_status(status);
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        self.inner.update_name(new_name);
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        self.inner.add_link(span_context, attributes);
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: std::time::SystemTime) {
+        self.inner.end_with_timestamp(timestamp);
+    }
+}
+
+/// A started span, with the [`Context`] that holds it. End it with [`end`](Self::end); dropping it
+/// without ending ends it with no status (the work was cancelled).
+///
+/// ```
+/// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+/// use tracewire_core::span::{Instrumentation, Outcome};
+/// let span = Instrumentation::global("doc").start(SpanKind::Internal, "work", vec![], &Context::new());
+/// span.set_attribute(KeyValue::new("items", 3));
+/// span.end(Outcome::Success);
+/// ```
+pub struct ActiveSpan {
+    cx: Context,
+    ended: bool,
+}
+
+impl fmt::Debug for ActiveSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActiveSpan")
+            .field("span_context", self.cx.span().span_context())
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl ActiveSpan {
+    /// The context holding this span: make it current, or parent child spans on it.
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// The span's identity.
+    pub fn span_context(&self) -> SpanContext {
+        self.cx.span().span_context().clone()
+    }
+
+    /// Whether the span records (false when sampled out: skip computing attributes).
+    pub fn is_recording(&self) -> bool {
+        self.cx.span().is_recording()
+    }
+
+    /// Sets one attribute.
+    pub fn set_attribute(&self, attribute: KeyValue) {
+        self.cx.span().set_attribute(attribute);
+    }
+
+    /// Sets several attributes.
+    pub fn set_attributes(&self, attributes: impl IntoIterator<Item = KeyValue>) {
+        self.cx.span().set_attributes(attributes);
+    }
+
+    /// Renames the span (for example once the route is known).
+    pub fn update_name(&self, name: impl Into<Cow<'static, str>>) {
+        self.cx.span().update_name(name);
+    }
+
+    /// Adds a link to another span.
+    pub fn add_link(&self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        self.cx.span().add_link(span_context, attributes);
+    }
+
+    /// Runs `future` with this span's context current whenever it is polled.
+    pub fn in_scope<F>(&self, future: F) -> WithContext<F> {
+        future.with_context(self.cx.clone())
+    }
+
+    /// Records the outcome per the semantic conventions and ends the span.
+    pub fn end(mut self, outcome: Outcome) {
+        self.finish(outcome);
+    }
+
+    /// Like [`end`](Self::end), through a mutable reference (for owners that end spans in `Drop`);
+    /// calls after the first do nothing.
+    pub fn finish(&mut self, outcome: Outcome) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let span = self.cx.span();
+        if let Outcome::Failed(error) = outcome {
+            record_error(&span, error);
+        }
+        span.end();
+    }
+}
+
+impl Drop for ActiveSpan {
+    fn drop(&mut self) {
+        self.finish(Outcome::Cancelled);
+    }
+}
+
+fn record_error(span: &opentelemetry::trace::SpanRef<'_>, error: SpanError) {
+    if let Some(exception) = error.exception {
+        let mut attributes = Vec::with_capacity(2);
+        attributes.push(KeyValue::new(EXCEPTION_TYPE, exception.type_name));
+        if !exception.message.is_empty() {
+            attributes.push(KeyValue::new(EXCEPTION_MESSAGE, exception.message));
+        }
+        span.add_event(EXCEPTION_EVENT, attributes);
+    }
+    span.set_attribute(KeyValue::new(
+        ERROR_TYPE,
+        Value::String(error.error_type.into()),
+    ));
+    span.set_status(Status::Error {
+        description: error.description.map(Cow::Owned).unwrap_or_default(),
+    });
+}
+
+/// How a span's operation ended.
+///
+/// ```
+/// use tracewire_core::span::{Outcome, SpanError};
+/// let outcome = Outcome::Failed(SpanError::new("timeout"));
+/// assert!(matches!(outcome, Outcome::Failed(_)));
+/// ```
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Completed; the status stays Unset (instrumentation never sets Ok).
+    Success,
+    /// The caller gave up on purpose (a dropped future): no status and no `error.type`.
+    Cancelled,
+    /// Failed: status Error, `error.type`, an optional description and one `exception` event.
+    Failed(SpanError),
+}
+
+/// A failure as recorded on a span: `error.type`, the status description, and the `exception` event.
+///
+/// ```
+/// use tracewire_core::span::SpanError;
+/// let e = SpanError::status_code(503);
+/// assert_eq!(e.error_type(), "503");
+/// assert_eq!(e.description(), None); // the status code says it all
+///
+/// let io = std::io::Error::other("disk full");
+/// let e = SpanError::from_error(&io);
+/// assert_eq!(e.error_type(), "std::io::error::Error");
+/// assert_eq!(e.description(), Some("disk full"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpanError {
+    error_type: Cow<'static, str>,
+    description: Option<String>,
+    exception: Option<Exception>,
+}
+
+/// The `exception` event of a [`SpanError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Exception {
+    type_name: Cow<'static, str>,
+    message: String,
+}
+
+impl SpanError {
+    /// An error of low-cardinality type `error_type`, without description or exception event.
+    pub fn new(error_type: impl Into<Cow<'static, str>>) -> Self {
+        SpanError {
+            error_type: error_type.into(),
+            description: None,
+            exception: None,
+        }
+    }
+
+    /// An error status code (client 4xx/5xx, server 5xx): `error.type` is the code, no description.
+    pub fn status_code(code: u16) -> Self {
+        SpanError::new(status_code_str(code))
+    }
+
+    /// An error value: `error.type` is its Rust type name, the description and the `exception` event
+    /// carry its message (cut to 2,048 bytes).
+    pub fn from_error<E: std::error::Error + ?Sized>(error: &E) -> Self {
+        let type_name = std::any::type_name::<E>();
+        let message = crate::limits::truncate(&error.to_string(), 2048).to_owned();
+        SpanError {
+            error_type: Cow::Borrowed(type_name),
+            description: Some(message.clone()),
+            exception: Some(Exception {
+                type_name: Cow::Borrowed(type_name),
+                message,
+            }),
+        }
+    }
+
+    /// Sets the status description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Adds the `exception` event with this type and message.
+    pub fn with_exception(
+        mut self,
+        type_name: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        self.exception = Some(Exception {
+            type_name: type_name.into(),
+            message: message.into(),
+        });
+        self
+    }
+
+    /// The `error.type` value.
+    pub fn error_type(&self) -> &str {
+        &self.error_type
+    }
+
+    /// The status description, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The `error.type` attribute, for duration metrics.
+    pub fn attribute(&self) -> KeyValue {
+        KeyValue::new(ERROR_TYPE, Value::String(self.error_type.clone().into()))
+    }
+}
+
+/// A low-cardinality `error.type` from the `Debug` form of an error-kind enum: the variant name (what
+/// comes before any `(` or `{`) in snake case, upper-cased when `upper`. `fallback` when there is none.
+///
+/// ```
+/// use tracewire_core::span::error_type_from_variant;
+/// assert_eq!(error_type_from_variant("UnknownTopicOrPartition", true, "x"), "UNKNOWN_TOPIC_OR_PARTITION");
+/// assert_eq!(error_type_from_variant("IOError(Os { code: 32 })", false, "x"), "i_o_error");
+/// assert_eq!(error_type_from_variant("", false, "lapin::Error"), "lapin::Error");
+/// ```
+pub fn error_type_from_variant(debug: &str, upper: bool, fallback: &str) -> String {
+    let name = debug
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    let mut out = String::with_capacity(name.len() + 8);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        if upper {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    if out.is_empty() {
+        fallback.to_owned()
+    } else {
+        out
+    }
+}
+
+/// The decimal string of an HTTP status code, without allocating for the common ones.
+pub fn status_code_str(code: u16) -> Cow<'static, str> {
+    const COMMON: [(u16, &str); 18] = [
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (408, "408"),
+        (409, "409"),
+        (410, "410"),
+        (413, "413"),
+        (422, "422"),
+        (429, "429"),
+        (500, "500"),
+        (501, "501"),
+        (502, "502"),
+        (503, "503"),
+        (504, "504"),
+        (200, "200"),
+        (499, "499"),
+    ];
+    match COMMON.iter().find(|(c, _)| *c == code) {
+        Some((_, s)) => Cow::Borrowed(s),
+        None => Cow::Owned(code.to_string()),
+    }
+}

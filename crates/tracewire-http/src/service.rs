@@ -1,0 +1,456 @@
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, ready};
+use std::time::Instant;
+
+use http::{HeaderValue, Request, Response};
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt};
+use opentelemetry::{Context, KeyValue, StringValue};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+use tracewire_core::attributes::*;
+use tracewire_core::http::{Side, normalize_method, protocol_version, span_name};
+use tracewire_core::propagation;
+use tracewire_core::propagation::w3c::format_traceparent;
+use tracewire_core::span::{ActiveSpan, Outcome, SpanError};
+
+use crate::body::ResponseBody;
+use crate::layer::{Config, ResponseInfo, ResponseTraceHeader, SpanEnd};
+use crate::request::{KnownHeaders, RequestInfo, origin};
+
+/// The [`Service`] made by [`HttpServerLayer`](crate::HttpServerLayer).
+///
+/// ```
+/// use tower_layer::Layer;
+/// let service = tracewire_http::HttpServerLayer::new().layer(tower_service_fn());
+/// # fn tower_service_fn() -> axum::Router { axum::Router::new() }
+/// # let _ = service;
+/// ```
+#[derive(Clone)]
+pub struct HttpServerService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> std::fmt::Debug for HttpServerService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServerService").finish_non_exhaustive()
+    }
+}
+
+impl<S> HttpServerService<S> {
+    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+        HttpServerService { inner, config }
+    }
+}
+
+/// The span of one request, from the request to the end of its response.
+pub(crate) struct RequestSpan {
+    span: ActiveSpan,
+    config: Arc<Config>,
+    started: Instant,
+    /// Attributes of the duration metric known at start: method, scheme, route, protocol version.
+    metric_attributes: Vec<KeyValue>,
+    status: Option<u16>,
+    outcome: Option<Outcome>,
+}
+
+impl RequestSpan {
+    pub(crate) fn context(&self) -> &Context {
+        self.span.context()
+    }
+
+    /// Records a failure (body error, panic) that overrides what the head said.
+    pub(crate) fn fail(&mut self, error: SpanError) {
+        self.outcome = Some(Outcome::Failed(error));
+    }
+
+    /// Ends the span and records the metrics (dropping does the same).
+    pub(crate) fn finish(self) {
+        drop(self);
+    }
+}
+
+impl Drop for RequestSpan {
+    /// `Outcome::Cancelled` when no response was produced (the caller went away).
+    fn drop(&mut self) {
+        let outcome = self.outcome.take().unwrap_or(Outcome::Cancelled);
+        let config = &self.config;
+        let instrumentation = &config.instrumentation;
+        if let Some(active) = &config.active_requests {
+            active.add(instrumentation, -1, &self.metric_attributes[..2]);
+        }
+        if let Some(duration) = &config.duration {
+            let mut attributes = std::mem::take(&mut self.metric_attributes);
+            if let Some(status) = self.status {
+                attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+            }
+            if let Outcome::Failed(error) = &outcome {
+                attributes.push(error.attribute());
+            }
+            duration.record(
+                instrumentation,
+                self.started.elapsed().as_secs_f64(),
+                &attributes,
+            );
+        }
+        self.span.finish(outcome);
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpServerService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: std::fmt::Display,
+    ResBody: http_body::Body,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let config = &self.config;
+        let info = RequestInfo::from_request(&request);
+        if config.filter.as_ref().is_some_and(|skip| skip(&info)) {
+            let cx = propagation::extract(request.headers());
+            let future = {
+                let _guard = cx.clone().attach();
+                self.inner.call(request)
+            };
+            return ResponseFuture {
+                inner: future,
+                cx,
+                span: None,
+            };
+        }
+        let span = start_span(config, &info);
+        let future = {
+            let _guard = span.context().clone().attach();
+            self.inner.call(request)
+        };
+        ResponseFuture {
+            inner: future,
+            cx: span.context().clone(),
+            span: Some(span),
+        }
+    }
+}
+
+fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
+    let instrumentation = &config.instrumentation;
+    let limits = instrumentation.limits();
+    let (parent, links) = if config.trust_incoming_context {
+        (propagation::extract(info.headers), Vec::new())
+    } else {
+        let remote = propagation::extract_with_context(&Context::new(), info.headers);
+        let remote = remote.span().span_context().clone();
+        let links = if remote.is_valid() {
+            vec![Link::with_context(remote)]
+        } else {
+            Vec::new()
+        };
+        (Context::new(), links)
+    };
+
+    let method = normalize_method(info.method.as_str());
+    let route: Option<StringValue> = match &config.route {
+        Some(route) => route(info).map(|r| shared(limits.bound(&r))),
+        None => axum_route(config, info).map(|r| shared(limits.bound(r))),
+    };
+    let headers = KnownHeaders::scan(info.headers);
+    let origin = origin(info.uri, &headers);
+    let scheme: StringValue = match origin.scheme {
+        Some("https") => "https".into(),
+        Some("http") => "http".into(),
+        Some(other) => limits.bound(other).to_owned().into(),
+        None => config.default_scheme.into(),
+    };
+    let version = protocol_version(info.version);
+
+    let mut attributes = Vec::with_capacity(16);
+    attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method.name));
+    if let Some(original) = method.original {
+        attributes.push(KeyValue::new(
+            HTTP_REQUEST_METHOD_ORIGINAL,
+            limits.bound(original).to_owned(),
+        ));
+    }
+    attributes.push(KeyValue::new(URL_SCHEME, scheme.clone()));
+    attributes.push(KeyValue::new(
+        URL_PATH,
+        limits.bound(info.uri.path()).to_owned(),
+    ));
+    if let Some(query) = info.uri.query() {
+        let query = config.redactor.query(limits.bound(query));
+        attributes.push(KeyValue::new(URL_QUERY, query.into_owned()));
+    }
+    if let Some(route) = &route {
+        attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
+    }
+    if let Some((host, port)) = origin.server {
+        attributes.push(KeyValue::new(SERVER_ADDRESS, limits.bound(host).to_owned()));
+        let port = port.or(match scheme.as_str() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        });
+        if let Some(port) = port {
+            attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+    }
+    let peer = peer_address(info);
+    let peer_ip: Option<StringValue> = peer.map(|p| peer_ip_value(p.ip()));
+    if let Some(client) = origin.client {
+        attributes.push(KeyValue::new(
+            CLIENT_ADDRESS,
+            limits.bound(client).to_owned(),
+        ));
+    } else if let Some(ip) = &peer_ip {
+        attributes.push(KeyValue::new(CLIENT_ADDRESS, ip.clone()));
+    }
+    if let (Some(peer), Some(ip)) = (peer, peer_ip) {
+        attributes.push(KeyValue::new(NETWORK_PEER_ADDRESS, ip));
+        attributes.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+    }
+    if let Some(version) = version {
+        attributes.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
+    }
+    if let Some(agent) = headers.user_agent {
+        let agent = String::from_utf8_lossy(agent.as_bytes());
+        attributes.push(KeyValue::new(
+            USER_AGENT_ORIGINAL,
+            limits.bound(&agent).to_owned(),
+        ));
+    }
+    config
+        .request_headers
+        .record(info.headers, limits, &mut attributes);
+    if let Some(hook) = &config.on_request {
+        hook(info, &mut attributes);
+    }
+
+    let mut metric_attributes = Vec::with_capacity(6);
+    metric_attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method.name));
+    metric_attributes.push(KeyValue::new(URL_SCHEME, scheme));
+    if let Some(route) = &route {
+        metric_attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
+    }
+    if let Some(version) = version {
+        metric_attributes.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
+    }
+    if let Some(active) = &config.active_requests {
+        active.add(instrumentation, 1, &metric_attributes[..2]);
+    }
+
+    let name = span_name(method.name, route.as_ref().map(StringValue::as_str));
+    let span = instrumentation.start_with_links(SpanKind::Server, name, attributes, links, &parent);
+    RequestSpan {
+        span,
+        config: config.clone(),
+        started: Instant::now(),
+        metric_attributes,
+        status: None,
+        outcome: None,
+    }
+}
+
+#[cfg(feature = "axum")]
+fn axum_route<'a>(config: &Config, info: &RequestInfo<'a>) -> Option<&'a str> {
+    if !config.axum_routes {
+        return None;
+    }
+    info.extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str())
+}
+
+#[cfg(not(feature = "axum"))]
+fn axum_route<'a>(_config: &Config, _info: &RequestInfo<'a>) -> Option<&'a str> {
+    None
+}
+
+#[cfg(feature = "axum")]
+fn peer_address(info: &RequestInfo<'_>) -> Option<std::net::SocketAddr> {
+    info.extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
+        .or_else(|| info.extensions.get::<std::net::SocketAddr>().copied())
+}
+
+#[cfg(not(feature = "axum"))]
+fn peer_address(info: &RequestInfo<'_>) -> Option<std::net::SocketAddr> {
+    info.extensions.get::<std::net::SocketAddr>().copied()
+}
+
+pin_project! {
+    /// ```
+    /// # async fn demo() {
+    /// use tower::ServiceExt;
+    /// let service = tower_layer::Layer::layer(&tracewire_http::HttpServerLayer::new(), axum::Router::new());
+    /// let future = service.oneshot(http::Request::get("/").body(axum::body::Body::empty()).unwrap());
+    /// let response = future.await.unwrap();
+    /// assert_eq!(response.status(), 404);
+    /// # }
+    /// ```
+    ///
+    /// The response future of [`HttpServerService`]: the inner future, run with the server span's
+    /// context current.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        cx: Context,
+        span: Option<RequestSpan>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    E: std::fmt::Display,
+    ResBody: http_body::Body,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = {
+            let _guard = this.cx.clone().attach();
+            let inner = this.inner;
+            catch_unwind(AssertUnwindSafe(|| inner.poll(task)))
+        };
+        let result = match polled {
+            Ok(poll) => ready!(poll),
+            Err(panic) => {
+                if let Some(mut span) = this.span.take() {
+                    span.fail(
+                        SpanError::new("panic").with_exception("panic", panic_message(&*panic)),
+                    );
+                    span.finish();
+                }
+                // The application sees the panic exactly as it would without us.
+                resume_unwind(panic);
+            }
+        };
+        let Some(mut span) = this.span.take() else {
+            return Poll::Ready(result.map(|r| r.map(|b| ResponseBody::new(b, None))));
+        };
+        match result {
+            Ok(mut response) => {
+                on_response_head(&mut span, &mut response);
+                let span = match span.config.span_end {
+                    SpanEnd::ResponseHead => {
+                        span.finish();
+                        None
+                    }
+                    SpanEnd::BodyEnd => Some(span),
+                };
+                Poll::Ready(Ok(response.map(|b| ResponseBody::new(b, span))))
+            }
+            Err(error) => {
+                let type_name = std::any::type_name::<E>();
+                let message = error.to_string();
+                span.fail(
+                    SpanError::new(type_name)
+                        .with_description(message.clone())
+                        .with_exception(type_name, message),
+                );
+                span.finish();
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}
+
+fn on_response_head<B>(span: &mut RequestSpan, response: &mut Response<B>) {
+    let status = response.status().as_u16();
+    span.status = Some(status);
+    let config = span.config.clone();
+    let limits = config.instrumentation.limits();
+    if span.span.is_recording() {
+        let status = KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status));
+        if config.response_headers.is_empty() {
+            span.span.set_attribute(status);
+        } else {
+            let mut attributes = vec![status];
+            config
+                .response_headers
+                .record(response.headers(), limits, &mut attributes);
+            span.span.set_attributes(attributes);
+        }
+    }
+    if let Some(hook) = &config.on_response {
+        let info = ResponseInfo {
+            status: response.status(),
+            headers: response.headers(),
+        };
+        hook(&info, &span.span);
+    }
+    span.outcome = Some(match Side::Server.status_error(status) {
+        Some(error) => Outcome::Failed(error),
+        None => Outcome::Success,
+    });
+    if let Some(header) = config.response_trace_header {
+        let sc = span.span.span_context();
+        let value = format_traceparent(
+            sc.trace_id().to_bytes(),
+            sc.span_id().to_bytes(),
+            sc.trace_flags().to_u8(),
+        );
+        let (name, value) = match header {
+            ResponseTraceHeader::TraceResponse => ("traceresponse", value),
+            ResponseTraceHeader::ServerTiming => ("server-timing", format!("trace;desc={value}")),
+        };
+        if let Ok(value) = HeaderValue::try_from(value) {
+            response.headers_mut().append(name, value);
+        }
+    }
+}
+
+/// The peer address as a string value. Keep-alive connections and proxies send many requests from one
+/// address in a row, so each thread remembers the last one instead of formatting it every time.
+fn peer_ip_value(ip: std::net::IpAddr) -> StringValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(std::net::IpAddr, StringValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((cached, value)) if *cached == ip => value.clone(),
+            _ => {
+                let value = shared(&ip.to_string());
+                *last = Some((ip, value.clone()));
+                value
+            }
+        }
+    })
+}
+
+/// A string value that the span and the metric share without copying.
+fn shared(value: &str) -> StringValue {
+    StringValue::from(std::sync::Arc::<str>::from(value))
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::new()
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("traced", &self.span.is_some())
+            .finish_non_exhaustive()
+    }
+}

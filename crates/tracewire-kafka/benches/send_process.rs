@@ -1,0 +1,105 @@
+//! Send and consume against librdkafka's mock cluster: plain rdkafka against tracewire-kafka,
+//! interleaved in one run, this process's CPU per message (the mock broker runs inside this process too,
+//! and is the same for both).
+//!
+//! `cargo bench -p tracewire-kafka` (`TW_ROUNDS`, `TW_MESSAGES` from the environment).
+
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tracewire_core::span::Instrumentation;
+use tracewire_kafka::{TracedConsumer, TracedProducer};
+use tracewire_testing::bench::{DiscardSpans, env_count, median, process_cpu};
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rounds = env_count("TW_ROUNDS", 5);
+    let messages = env_count("TW_MESSAGES", 3000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _runtime_context = runtime.enter();
+    tracewire_core::propagation::install();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(DiscardSpans)
+        .build();
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let plain: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("linger.ms", "0")
+        .create()
+        .expect("producer");
+    let traced = TracedProducer::new(plain.clone())
+        .with_instrumentation(Instrumentation::with_provider(&provider, "bench"));
+    let mut send: [Vec<f64>; 2] = Default::default();
+    let mut consume: [Vec<f64>; 2] = Default::default();
+    for round in 0..rounds {
+        for k in 0..2 {
+            let variant = (k + round) % 2;
+            let topic = format!("bench-{round}-{variant}");
+            cluster.create_topic(&topic, 1, 1).expect("topic");
+            let before = process_cpu();
+            runtime.block_on(async {
+                for _ in 0..messages {
+                    let record = FutureRecord::to(&topic).key("k").payload("payload");
+                    if variant == 0 {
+                        plain
+                            .send(record, Duration::from_secs(5))
+                            .await
+                            .map_err(|(e, _)| e)
+                            .expect("send");
+                    } else {
+                        traced
+                            .send(record, Duration::from_secs(5))
+                            .await
+                            .map_err(|(e, _)| e)
+                            .expect("send");
+                    }
+                }
+            });
+            send[variant].push((process_cpu() - before).as_secs_f64() * 1e6 / messages as f64);
+
+            let consumer: StreamConsumer = ClientConfig::new()
+                .set("bootstrap.servers", cluster.bootstrap_servers())
+                .set("group.id", format!("g-{round}-{variant}"))
+                .set("auto.offset.reset", "earliest")
+                .create()
+                .expect("consumer");
+            consumer.subscribe(&[&topic]).expect("subscribe");
+            let traced_consumer = TracedConsumer::new(consumer, "g")
+                .with_instrumentation(Instrumentation::with_provider(&provider, "bench"));
+            // Warm up: the first message waits for the group join.
+            runtime.block_on(async {
+                let _ = traced_consumer.inner().recv().await.expect("first");
+            });
+            let before = process_cpu();
+            runtime.block_on(async {
+                for _ in 1..messages {
+                    if variant == 0 {
+                        let m = traced_consumer.inner().recv().await.expect("message");
+                        std::hint::black_box(&m);
+                    } else {
+                        let m = traced_consumer.recv().await.expect("message");
+                        std::hint::black_box(&m);
+                    }
+                }
+            });
+            consume[variant]
+                .push((process_cpu() - before).as_secs_f64() * 1e6 / (messages - 1) as f64);
+        }
+    }
+    println!("| per message | rdkafka CPU µs | tracewire-kafka CPU µs | overhead |");
+    println!("|---|---|---|---|");
+    for (label, data) in [("send (to delivery report)", &send), ("consume", &consume)] {
+        let (a, b) = (median(data[0].clone()), median(data[1].clone()));
+        println!("| {label} | {a:.2} | {b:.2} | {:+.2} |", b - a);
+    }
+}

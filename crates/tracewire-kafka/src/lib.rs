@@ -1,0 +1,598 @@
+//! # tracewire-kafka
+//!
+//! OpenTelemetry spans for Kafka through [rdkafka](https://docs.rs/rdkafka), with the W3C trace context
+//! carried in record headers, following the messaging semantic conventions 1.44.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), rdkafka::error::KafkaError> {
+//! use std::time::Duration;
+//! use rdkafka::ClientConfig;
+//! use rdkafka::consumer::{Consumer, StreamConsumer};
+//! use rdkafka::producer::{FutureProducer, FutureRecord};
+//! use tracewire_kafka::{TracedConsumer, TracedProducer};
+//!
+//! let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", "127.0.0.1:9092").create()?;
+//! let producer = TracedProducer::new(producer);
+//! // A PRODUCER span `send orders`, its context in the record headers, ended by the delivery report.
+//! producer
+//!     .send(FutureRecord::to("orders").key("42").payload("{}"), Duration::from_secs(5))
+//!     .await
+//!     .map_err(|(e, _)| e)?;
+//!
+//! let consumer: StreamConsumer = ClientConfig::new()
+//!     .set("bootstrap.servers", "127.0.0.1:9092")
+//!     .set("group.id", "shipping")
+//!     .create()?;
+//! consumer.subscribe(&["orders"])?;
+//! let consumer = TracedConsumer::new(consumer, "shipping");
+//! loop {
+//!     // A CONSUMER span `process orders` per message: child of the ambient span if any, else of the
+//!     // producer; always a link to the producer.
+//!     let message = consumer.recv().await?;
+//!     message.in_scope(async { /* ship it */ }).await;
+//! }
+//! # }
+//! ```
+//!
+//! ## Spans
+//!
+//! | operation | span | kind |
+//! |---|---|---|
+//! | [`TracedProducer::send`] | `send {topic}`, ends at the delivery report; a failed delivery is an error with the Kafka error code as `error.type` (`UNKNOWN_PARTITION`, `MSG_TIMED_OUT`, …) | PRODUCER |
+//! | [`TracedConsumer::recv`] | `process {topic}` around the application's processing, until the [`TracedMessage`] is dropped | CONSUMER |
+//! | [`TracedConsumer::process_batch`] | `process {topic}` over several messages, one link per message (with its partition and offset), `messaging.batch.message_count` | CONSUMER |
+//! | [`TracedConsumer::commit_message`] | `commit {topic}`, `messaging.operation.type = settle` | CLIENT |
+//!
+//! Attributes: `messaging.system = kafka`, `messaging.operation.name`/`type`, `messaging.destination.name`,
+//! `messaging.destination.partition.id`, `messaging.kafka.offset`, `messaging.kafka.message.key` (when the
+//! key is UTF-8), `messaging.kafka.message.tombstone` (only when true), `messaging.message.body.size`,
+//! `messaging.consumer.group.name`, `messaging.client.id` and `server.address` when configured.
+//!
+//! Record headers of the user are kept; a stale `traceparent`, `tracestate` or `baggage` is replaced, never
+//! duplicated. Binary or non-UTF-8 header values are never interpreted: a message with odd headers starts
+//! no trace and has no link, and reaches the application unchanged.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt};
+use opentelemetry::{Context, KeyValue, StringValue};
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{BorrowedMessage, Message, OwnedMessage, ToBytes};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use tracewire_core::attributes::*;
+use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent};
+use tracewire_core::metrics::{
+    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
+    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
+};
+use tracewire_core::span::{Instrumentation, SpanError, error_type_from_variant};
+
+mod carrier;
+
+pub use carrier::{HeaderExtractor, PROPAGATION_KEYS};
+
+const SYSTEM: &str = "kafka";
+
+#[derive(Debug)]
+struct Config {
+    instrumentation: Instrumentation,
+    client_id: Option<StringValue>,
+    address: Option<StringValue>,
+    port: Option<u16>,
+    parent: ConsumerParent,
+    operation_duration: Arc<Histogram>,
+    process_duration: Arc<Histogram>,
+    sent: Counter,
+    consumed: Counter,
+}
+
+impl Config {
+    fn new(instrumentation: Instrumentation) -> Self {
+        Config {
+            instrumentation,
+            client_id: None,
+            address: None,
+            port: None,
+            parent: ConsumerParent::default(),
+            operation_duration: Arc::new(Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION)),
+            process_duration: Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION)),
+            sent: Counter::new(MESSAGING_CLIENT_SENT_MESSAGES),
+            consumed: Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES),
+        }
+    }
+
+    fn copy(&self) -> Self {
+        let mut config = Config::new(self.instrumentation.clone());
+        config.client_id = self.client_id.clone();
+        config.address = self.address.clone();
+        config.port = self.port;
+        config.parent = self.parent;
+        config
+    }
+
+    fn base(
+        &self,
+        operation: &'static str,
+        kind: &'static str,
+        topic: &StringValue,
+    ) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(KeyValue::new(MESSAGING_SYSTEM, SYSTEM));
+        attributes.push(KeyValue::new(MESSAGING_OPERATION_NAME, operation));
+        attributes.push(KeyValue::new(MESSAGING_OPERATION_TYPE, kind));
+        attributes.push(KeyValue::new(MESSAGING_DESTINATION_NAME, topic.clone()));
+        if let Some(id) = &self.client_id {
+            attributes.push(KeyValue::new(MESSAGING_CLIENT_ID, id.clone()));
+        }
+        if let Some(address) = &self.address {
+            attributes.push(KeyValue::new(SERVER_ADDRESS, address.clone()));
+            if let Some(port) = self.port {
+                attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+            }
+        }
+        attributes
+    }
+}
+
+/// `error.type` of a Kafka error: the error code in Kafka's own upper snake case
+/// (`UNKNOWN_TOPIC_OR_PARTITION`), else the error's variant.
+///
+/// ```
+/// use rdkafka::error::KafkaError;
+/// use rdkafka::types::RDKafkaErrorCode;
+/// let e = KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition);
+/// assert_eq!(tracewire_kafka::error_type(&e), "UNKNOWN_TOPIC_OR_PARTITION");
+/// ```
+pub fn error_type(error: &KafkaError) -> String {
+    let name = match error.rdkafka_error_code() {
+        Some(code) => format!("{code:?}"),
+        None => format!("{error:?}"),
+    };
+    error_type_from_variant(&name, true, "KafkaError")
+}
+
+/// A [`FutureProducer`] whose sends are traced.
+///
+/// ```no_run
+/// # fn demo(producer: rdkafka::producer::FutureProducer) {
+/// let producer = tracewire_kafka::TracedProducer::new(producer).with_client_id("checkout").with_server("127.0.0.1", 9092);
+/// # let _ = producer; }
+/// ```
+#[derive(Clone)]
+pub struct TracedProducer {
+    producer: FutureProducer,
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for TracedProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedProducer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TracedProducer {
+    /// Traces `producer` through the global providers.
+    pub fn new(producer: FutureProducer) -> Self {
+        TracedProducer {
+            producer,
+            config: Arc::new(Config::new(Instrumentation::global("tracewire-kafka"))),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.copy();
+        f(&mut config);
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// Spans and metrics through this [`Instrumentation`].
+    pub fn with_instrumentation(self, instrumentation: Instrumentation) -> Self {
+        self.edit(|c| c.instrumentation = instrumentation)
+    }
+
+    /// Records `messaging.client.id`.
+    pub fn with_client_id(self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.edit(|c| c.client_id = Some(id.into()))
+    }
+
+    /// Records `server.address` / `server.port`.
+    pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
+        let address = address.into();
+        self.edit(|c| {
+            c.address = Some(address.into());
+            c.port = Some(port);
+        })
+    }
+
+    /// The plain producer.
+    pub fn inner(&self) -> &FutureProducer {
+        &self.producer
+    }
+
+    /// Sends like [`FutureProducer::send`], in a `send {topic}` PRODUCER span whose context goes into the
+    /// record headers. The span ends with the delivery report: partition and offset on success, the
+    /// Kafka error code as `error.type` on failure.
+    pub async fn send<K, P, T>(
+        &self,
+        record: FutureRecord<'_, K, P>,
+        queue_timeout: T,
+    ) -> Result<(i32, i64), (KafkaError, OwnedMessage)>
+    where
+        K: ToBytes + ?Sized,
+        P: ToBytes + ?Sized,
+        T: Into<Timeout>,
+    {
+        let config = &self.config;
+        let limits = config.instrumentation.limits();
+        let topic = StringValue::from(limits.bound(record.topic).to_owned());
+        let metric_attributes = config.base("send", operation_type::SEND, &topic);
+        let mut attributes = metric_attributes.clone();
+        if let Some(key) = record.key.map(ToBytes::to_bytes)
+            && let Ok(key) = std::str::from_utf8(key)
+        {
+            attributes.push(KeyValue::new(
+                MESSAGING_KAFKA_MESSAGE_KEY,
+                limits.bound(key).to_owned(),
+            ));
+        }
+        match record.payload.map(ToBytes::to_bytes) {
+            Some(payload) => {
+                attributes.push(KeyValue::new(
+                    MESSAGING_MESSAGE_BODY_SIZE,
+                    payload.len() as i64,
+                ));
+            }
+            None => attributes.push(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
+        }
+        if let Some(partition) = record.partition {
+            attributes.push(KeyValue::new(
+                MESSAGING_DESTINATION_PARTITION_ID,
+                partition.to_string(),
+            ));
+        }
+        let name = format!("send {}", topic.as_str());
+        let span = Context::map_current(|cx| {
+            config
+                .instrumentation
+                .start(SpanKind::Producer, name, attributes, cx)
+        });
+        let headers = carrier::inject(span.context(), record.headers.as_ref());
+        let record = FutureRecord {
+            headers: Some(headers),
+            ..record
+        };
+        let mut operation = MeasuredSpan::new(
+            span,
+            config.instrumentation.clone(),
+            config.operation_duration.clone(),
+            metric_attributes,
+        );
+        config
+            .sent
+            .add(&config.instrumentation, 1, operation.metric_attributes());
+        let result = operation
+            .span()
+            .in_scope(self.producer.send(record, queue_timeout))
+            .await;
+        match result {
+            Ok(delivery) => {
+                operation.span().set_attributes([
+                    KeyValue::new(
+                        MESSAGING_DESTINATION_PARTITION_ID,
+                        delivery.partition.to_string(),
+                    ),
+                    KeyValue::new(MESSAGING_KAFKA_OFFSET, delivery.offset),
+                ]);
+                Ok((delivery.partition, delivery.offset))
+            }
+            Err((error, message)) => {
+                operation
+                    .fail(SpanError::new(error_type(&error)).with_description(error.to_string()));
+                Err((error, message))
+            }
+        }
+    }
+}
+
+/// A [`StreamConsumer`] whose messages come with `process` spans.
+///
+/// ```no_run
+/// # fn demo(consumer: rdkafka::consumer::StreamConsumer) {
+/// let consumer = tracewire_kafka::TracedConsumer::new(consumer, "shipping");
+/// # let _ = consumer; }
+/// ```
+pub struct TracedConsumer<C: ConsumerContext + 'static = rdkafka::consumer::DefaultConsumerContext>
+{
+    consumer: StreamConsumer<C>,
+    group: StringValue,
+    config: Arc<Config>,
+}
+
+impl<C: ConsumerContext + 'static> std::fmt::Debug for TracedConsumer<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedConsumer")
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: ConsumerContext + 'static> TracedConsumer<C> {
+    /// Traces `consumer` (of consumer group `group`) through the global providers.
+    pub fn new(consumer: StreamConsumer<C>, group: impl Into<String>) -> Self {
+        TracedConsumer {
+            consumer,
+            group: StringValue::from(group.into()),
+            config: Arc::new(Config::new(Instrumentation::global("tracewire-kafka"))),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.copy();
+        f(&mut config);
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// Spans and metrics through this [`Instrumentation`].
+    pub fn with_instrumentation(self, instrumentation: Instrumentation) -> Self {
+        self.edit(|c| c.instrumentation = instrumentation)
+    }
+
+    /// Where `process` spans take their parent from (default: the ambient span, else the producer).
+    pub fn with_consumer_parent(self, parent: ConsumerParent) -> Self {
+        self.edit(|c| c.parent = parent)
+    }
+
+    /// Records `server.address` / `server.port`.
+    pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
+        let address = address.into();
+        self.edit(|c| {
+            c.address = Some(address.into());
+            c.port = Some(port);
+        })
+    }
+
+    /// The plain consumer (subscribe, assign, seek, …).
+    pub fn inner(&self) -> &StreamConsumer<C> {
+        &self.consumer
+    }
+
+    /// The next message, with its `process` span started (it ends when the message is dropped).
+    pub async fn recv(&self) -> KafkaResult<TracedMessage<'_>> {
+        let message = self.consumer.recv().await?;
+        Ok(TracedMessage::start(&self.config, &self.group, message))
+    }
+
+    /// One `process` span over `messages` (a batch the application polled), with one link per message to
+    /// its producer carrying the message's partition and offset, and `messaging.batch.message_count`.
+    /// Run the batch's processing in [`BatchSpan::in_scope`]; the span ends when the guard is dropped.
+    pub fn process_batch<M: Message>(&self, messages: &[M]) -> BatchSpan {
+        let config = &self.config;
+        let limits = config.instrumentation.limits();
+        let first_topic = messages.first().map(|m| m.topic()).unwrap_or("");
+        let same_topic = messages.iter().all(|m| m.topic() == first_topic);
+        let topic = StringValue::from(
+            limits
+                .bound(if same_topic { first_topic } else { "" })
+                .to_owned(),
+        );
+        let mut metric_attributes = config.base("process", operation_type::PROCESS, &topic);
+        if !same_topic || messages.is_empty() {
+            metric_attributes.retain(|kv| kv.key.as_str() != MESSAGING_DESTINATION_NAME);
+        }
+        metric_attributes.push(KeyValue::new(
+            MESSAGING_CONSUMER_GROUP_NAME,
+            self.group.clone(),
+        ));
+        let mut attributes = metric_attributes.clone();
+        attributes.push(KeyValue::new(
+            MESSAGING_BATCH_MESSAGE_COUNT,
+            messages.len() as i64,
+        ));
+        let links: Vec<Link> = messages
+            .iter()
+            .filter_map(|m| {
+                let producer = carrier::extract(m.headers()).span().span_context().clone();
+                producer.is_valid().then(|| {
+                    Link::new(
+                        producer,
+                        vec![
+                            KeyValue::new(
+                                MESSAGING_DESTINATION_PARTITION_ID,
+                                m.partition().to_string(),
+                            ),
+                            KeyValue::new(MESSAGING_KAFKA_OFFSET, m.offset()),
+                        ],
+                        0,
+                    )
+                })
+            })
+            .collect();
+        let name = if same_topic && !messages.is_empty() {
+            format!("process {}", topic.as_str())
+        } else {
+            "process".to_owned()
+        };
+        let span = Context::map_current(|cx| {
+            config
+                .instrumentation
+                .start_with_links(SpanKind::Consumer, name, attributes, links, cx)
+        });
+        config.consumed.add(
+            &config.instrumentation,
+            messages.len() as u64,
+            &metric_attributes,
+        );
+        BatchSpan(MeasuredSpan::new(
+            span,
+            config.instrumentation.clone(),
+            config.process_duration.clone(),
+            metric_attributes,
+        ))
+    }
+
+    /// Commits `message`'s offset like [`Consumer::commit_message`], in a `commit {topic}` settle span.
+    pub fn commit_message(&self, message: &TracedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
+        let config = &self.config;
+        let topic = StringValue::from(
+            config
+                .instrumentation
+                .limits()
+                .bound(message.message.topic())
+                .to_owned(),
+        );
+        let mut metric_attributes = config.base("commit", operation_type::SETTLE, &topic);
+        metric_attributes.push(KeyValue::new(
+            MESSAGING_CONSUMER_GROUP_NAME,
+            self.group.clone(),
+        ));
+        let mut attributes = metric_attributes.clone();
+        attributes.push(KeyValue::new(
+            MESSAGING_DESTINATION_PARTITION_ID,
+            message.message.partition().to_string(),
+        ));
+        attributes.push(KeyValue::new(
+            MESSAGING_KAFKA_OFFSET,
+            message.message.offset(),
+        ));
+        let span = config.instrumentation.start(
+            SpanKind::Client,
+            format!("commit {}", topic.as_str()),
+            attributes,
+            message.context(),
+        );
+        let mut operation = MeasuredSpan::new(
+            span,
+            config.instrumentation.clone(),
+            config.operation_duration.clone(),
+            metric_attributes,
+        );
+        let result = self.consumer.commit_message(&message.message, mode);
+        if let Err(error) = &result {
+            operation.fail(SpanError::new(error_type(error)).with_description(error.to_string()));
+        }
+        result
+    }
+}
+
+/// The span of a batch from [`TracedConsumer::process_batch`]; ends when dropped.
+#[derive(Debug)]
+pub struct BatchSpan(MeasuredSpan);
+
+impl BatchSpan {
+    /// The span's context.
+    pub fn context(&self) -> &Context {
+        self.0.span().context()
+    }
+
+    /// Runs `future` with the batch span current.
+    pub fn in_scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        self.0.span().in_scope(future)
+    }
+
+    /// Marks the batch's processing failed.
+    pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
+        self.0.fail(SpanError::from_error(error));
+    }
+}
+
+/// A message handed to the application, with its `process` span (ended when this is dropped). Derefs to
+/// the rdkafka [`BorrowedMessage`].
+#[derive(Debug)]
+pub struct TracedMessage<'a> {
+    message: BorrowedMessage<'a>,
+    operation: MeasuredSpan,
+}
+
+impl<'a> std::ops::Deref for TracedMessage<'a> {
+    type Target = BorrowedMessage<'a>;
+    fn deref(&self) -> &BorrowedMessage<'a> {
+        &self.message
+    }
+}
+
+impl<'a> TracedMessage<'a> {
+    fn start(config: &Arc<Config>, group: &StringValue, message: BorrowedMessage<'a>) -> Self {
+        let limits = config.instrumentation.limits();
+        let topic = StringValue::from(limits.bound(message.topic()).to_owned());
+        let mut metric_attributes = config.base("process", operation_type::PROCESS, &topic);
+        metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
+        let mut attributes = metric_attributes.clone();
+        attributes.push(KeyValue::new(
+            MESSAGING_DESTINATION_PARTITION_ID,
+            message.partition().to_string(),
+        ));
+        attributes.push(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
+        if let Some(key) = message.key()
+            && let Ok(key) = std::str::from_utf8(key)
+        {
+            attributes.push(KeyValue::new(
+                MESSAGING_KAFKA_MESSAGE_KEY,
+                limits.bound(key).to_owned(),
+            ));
+        }
+        match message.payload() {
+            Some(payload) => attributes.push(KeyValue::new(
+                MESSAGING_MESSAGE_BODY_SIZE,
+                payload.len() as i64,
+            )),
+            None => attributes.push(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
+        }
+        let from_message = carrier::extract(message.headers());
+        let (parent, links) =
+            Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
+        let span = config.instrumentation.start_with_links(
+            SpanKind::Consumer,
+            format!("process {}", topic.as_str()),
+            attributes,
+            links,
+            &parent,
+        );
+        config
+            .consumed
+            .add(&config.instrumentation, 1, &metric_attributes);
+        TracedMessage {
+            message,
+            operation: MeasuredSpan::new(
+                span,
+                config.instrumentation.clone(),
+                config.process_duration.clone(),
+                metric_attributes,
+            ),
+        }
+    }
+
+    /// The `process` span's context.
+    pub fn context(&self) -> &Context {
+        self.operation.span().context()
+    }
+
+    /// Runs `future` with the `process` span current: HTTP calls, queries and `tracing` spans inside it
+    /// become its children.
+    pub fn in_scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        self.operation.span().in_scope(future)
+    }
+
+    /// Marks the processing failed (status Error, `error.type` = the error's type).
+    pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
+        self.operation.fail(SpanError::from_error(error));
+    }
+
+    /// The plain message, ending the `process` span.
+    pub fn into_inner(self) -> BorrowedMessage<'a> {
+        let TracedMessage { message, operation } = self;
+        drop(operation);
+        message
+    }
+}
+
+/// How long [`TracedProducer::send`] waits for queue space by default in examples and tests.
+pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,0 +1,769 @@
+//! # tracewire-lapin
+//!
+//! OpenTelemetry spans for RabbitMQ through [lapin](https://docs.rs/lapin), with the W3C trace context
+//! carried in AMQP message headers, following the messaging semantic conventions 1.44.
+//!
+//! ```no_run
+//! # async fn demo() -> lapin::Result<()> {
+//! use futures_util::StreamExt;
+//! use lapin::{BasicProperties, options::*, types::FieldTable};
+//!
+//! let connection = tracewire_lapin::connect("amqp://guest:guest@127.0.0.1:5672/%2f", Default::default()).await?;
+//! let channel = connection.create_channel().await?;
+//!
+//! // Publish: a PRODUCER span `publish orders:created`, its context in the message headers.
+//! channel
+//!     .basic_publish("orders".into(), "created".into(), BasicPublishOptions::default(), b"{}", BasicProperties::default())
+//!     .await?;
+//!
+//! // Consume: a CONSUMER span `process orders:created:emails` per delivery, linked to the producer.
+//! let mut consumer = channel
+//!     .basic_consume("emails".into(), "mailer".into(), BasicConsumeOptions::default(), FieldTable::default())
+//!     .await?;
+//! while let Some(delivery) = consumer.next().await {
+//!     let delivery = delivery?;
+//!     delivery.in_scope(async { /* send the email */ }).await;
+//!     delivery.ack(BasicAckOptions::default()).await?; // an `ack` event on the process span
+//! } // the process span ends when the delivery is dropped
+//! # Ok(()) }
+//! ```
+//!
+//! ## Spans
+//!
+//! | operation | span | kind | notes |
+//! |---|---|---|---|
+//! | [`TracedChannel::basic_publish`] | `publish {destination}` | PRODUCER | context injected into the headers; with publisher confirms the span ends at the confirm, and a nack or a returned message is an error |
+//! | [`TracedConsumer`] delivery | `process {destination}` | CONSUMER | child of the ambient span if any, else of the producer's context; always a link to the producer's context ([`ConsumerParent`]) |
+//! | [`TracedDelivery::ack`] / `nack` / `reject` | an `ack`/`nack`/`reject` event on the process span; with [`TracedChannel::with_settle_spans`] a CLIENT span `ack {destination}` … | CLIENT | `messaging.operation.type = settle`, child of the process span |
+//! | [`TracedChannel::basic_get`] | `receive {queue}` | CLIENT | linked to the message's producer |
+//!
+//! Destinations follow §3.5: `{exchange}:{routing_key}` for publishing (`amq.default` for the default
+//! exchange without a routing key), `{exchange}:{routing_key}:{queue}` for consuming, empty parts left
+//! out and a routing key equal to the queue named once. Attributes: `messaging.system = rabbitmq`,
+//! `messaging.operation.name`/`type`, `messaging.destination.name`,
+//! `messaging.rabbitmq.destination.routing_key`, `messaging.rabbitmq.message.delivery_tag`,
+//! `messaging.rabbitmq.message.redelivered` (tracewire's own), `messaging.message.id`,
+//! `messaging.message.conversation_id` (the correlation id), `messaging.message.body.size`,
+//! `server.address`, `server.port`.
+//!
+//! Metrics: `messaging.client.operation.duration` (publish, receive, settle), `messaging.process.duration`,
+//! `messaging.client.sent.messages`, `messaging.client.consumed.messages`.
+//!
+//! Headers of any AMQP type are left exactly as they were; the payload is never read.
+
+mod carrier;
+
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use futures_core::Stream;
+use lapin::message::{BasicGetMessage, Delivery};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
+    BasicRejectOptions,
+};
+
+use lapin::types::{FieldTable, ShortString};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, Consumer,
+    PublisherConfirm,
+};
+use opentelemetry::trace::{SpanKind, TraceContextExt};
+use opentelemetry::{Context, KeyValue, StringValue};
+use tracewire_core::attributes::*;
+use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent};
+use tracewire_core::metrics::{
+    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
+    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
+};
+use tracewire_core::span::{Instrumentation, Outcome, SpanError, error_type_from_variant};
+
+pub use carrier::{HeaderExtractor, HeaderInjector};
+pub use tracewire_core::messaging::ConsumerParent as ParentPolicy;
+
+const SYSTEM: &str = "rabbitmq";
+
+#[derive(Debug)]
+struct Config {
+    instrumentation: Instrumentation,
+    address: Option<StringValue>,
+    port: Option<u16>,
+    parent: ConsumerParent,
+    settle_spans: bool,
+    operation_duration: Arc<Histogram>,
+    process_duration: Arc<Histogram>,
+    sent: Counter,
+    consumed: Counter,
+}
+
+impl Config {
+    fn new(instrumentation: Instrumentation, address: Option<String>, port: Option<u16>) -> Self {
+        Config {
+            instrumentation,
+            address: address.map(StringValue::from),
+            port,
+            parent: ConsumerParent::default(),
+            settle_spans: false,
+            operation_duration: Arc::new(Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION)),
+            process_duration: Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION)),
+            sent: Counter::new(MESSAGING_CLIENT_SENT_MESSAGES),
+            consumed: Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES),
+        }
+    }
+
+    /// Attributes every span and metric of this channel carries.
+    fn base(
+        &self,
+        operation: &'static str,
+        kind: &'static str,
+        destination: &StringValue,
+    ) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(KeyValue::new(MESSAGING_SYSTEM, SYSTEM));
+        attributes.push(KeyValue::new(MESSAGING_OPERATION_NAME, operation));
+        attributes.push(KeyValue::new(MESSAGING_OPERATION_TYPE, kind));
+        attributes.push(KeyValue::new(
+            MESSAGING_DESTINATION_NAME,
+            destination.clone(),
+        ));
+        if let Some(address) = &self.address {
+            attributes.push(KeyValue::new(SERVER_ADDRESS, address.clone()));
+            if let Some(port) = self.port {
+                attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+            }
+        }
+        attributes
+    }
+}
+
+/// `messaging.destination.name` of a publish: `{exchange}:{routing_key}`, either alone, or
+/// `amq.default`.
+///
+/// ```
+/// use tracewire_lapin::publish_destination;
+/// assert_eq!(publish_destination("orders", "created"), "orders:created");
+/// assert_eq!(publish_destination("", "emails"), "emails");
+/// assert_eq!(publish_destination("", ""), "amq.default");
+/// ```
+pub fn publish_destination(exchange: &str, routing_key: &str) -> String {
+    match (exchange.is_empty(), routing_key.is_empty()) {
+        (false, false) => format!("{exchange}:{routing_key}"),
+        (false, true) => exchange.to_owned(),
+        (true, false) => routing_key.to_owned(),
+        (true, true) => "amq.default".to_owned(),
+    }
+}
+
+/// `messaging.destination.name` of a consumed message: `{exchange}:{routing_key}:{queue}`, empty parts
+/// left out, a routing key equal to the queue named once.
+///
+/// ```
+/// use tracewire_lapin::consume_destination;
+/// assert_eq!(consume_destination("orders", "created", "emails"), "orders:created:emails");
+/// assert_eq!(consume_destination("", "emails", "emails"), "emails");
+/// assert_eq!(consume_destination("fanout", "", "audit"), "fanout:audit");
+/// ```
+pub fn consume_destination(exchange: &str, routing_key: &str, queue: &str) -> String {
+    let routing_key = if routing_key == queue {
+        ""
+    } else {
+        routing_key
+    };
+    [exchange, routing_key, queue]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Connects like [`Connection::connect`], remembering the broker's address for `server.address` and
+/// `server.port` on every span of the channels it creates.
+pub async fn connect(
+    uri: &str,
+    properties: ConnectionProperties,
+) -> lapin::Result<TracedConnection> {
+    let endpoint = uri
+        .parse::<lapin::uri::AMQPUri>()
+        .ok()
+        .map(|u| (u.authority.host, u.authority.port));
+    let connection = Connection::connect(uri, properties).await?;
+    Ok(TracedConnection {
+        connection,
+        address: endpoint.as_ref().map(|(h, _)| h.clone()),
+        port: endpoint.map(|(_, p)| p),
+        instrumentation: Instrumentation::global("tracewire-lapin"),
+    })
+}
+
+/// A connection whose channels are traced. Derefs to the lapin [`Connection`].
+///
+/// ```no_run
+/// # async fn demo() -> lapin::Result<()> {
+/// let connection = tracewire_lapin::connect("amqp://127.0.0.1:5672", Default::default()).await?;
+/// let channel = connection.create_channel().await?;
+/// # let _ = channel; Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct TracedConnection {
+    connection: Connection,
+    address: Option<String>,
+    port: Option<u16>,
+    instrumentation: Instrumentation,
+}
+
+impl Deref for TracedConnection {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.connection
+    }
+}
+
+impl TracedConnection {
+    /// Spans and metrics through this [`Instrumentation`] for the channels created afterwards.
+    pub fn with_instrumentation(mut self, instrumentation: Instrumentation) -> Self {
+        self.instrumentation = instrumentation;
+        self
+    }
+
+    /// A traced channel.
+    pub async fn create_channel(&self) -> lapin::Result<TracedChannel> {
+        let channel = self.connection.create_channel().await?;
+        Ok(TracedChannel {
+            channel,
+            config: Arc::new(Config::new(
+                self.instrumentation.clone(),
+                self.address.clone(),
+                self.port,
+            )),
+        })
+    }
+}
+
+/// A lapin [`Channel`] whose publishes, consumers and gets are traced. Derefs to the channel for
+/// everything else (declaring queues and exchanges, qos, confirms, …).
+///
+/// ```no_run
+/// # async fn demo(channel: lapin::Channel) {
+/// let channel = tracewire_lapin::TracedChannel::new(channel).with_server("127.0.0.1", 5672);
+/// # let _ = channel; }
+/// ```
+#[derive(Clone, Debug)]
+pub struct TracedChannel {
+    channel: Channel,
+    config: Arc<Config>,
+}
+
+impl Deref for TracedChannel {
+    type Target = Channel;
+    fn deref(&self) -> &Channel {
+        &self.channel
+    }
+}
+
+impl TracedChannel {
+    /// Traces `channel` through the global providers.
+    pub fn new(channel: Channel) -> Self {
+        TracedChannel {
+            channel,
+            config: Arc::new(Config::new(
+                Instrumentation::global("tracewire-lapin"),
+                None,
+                None,
+            )),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        let old = &self.config;
+        let mut config = Config::new(old.instrumentation.clone(), None, old.port);
+        config.address = old.address.clone();
+        config.parent = old.parent;
+        config.settle_spans = old.settle_spans;
+        f(&mut config);
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// Records this broker as `server.address` / `server.port`.
+    pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
+        let address = address.into();
+        self.edit(|c| {
+            c.address = Some(address.into());
+            c.port = Some(port);
+        })
+    }
+
+    /// Spans and metrics through this [`Instrumentation`].
+    pub fn with_instrumentation(self, instrumentation: Instrumentation) -> Self {
+        self.edit(|c| c.instrumentation = instrumentation)
+    }
+
+    /// Where `process` spans take their parent from (default: the ambient span, else the producer).
+    pub fn with_consumer_parent(self, parent: ConsumerParent) -> Self {
+        self.edit(|c| c.parent = parent)
+    }
+
+    /// Records ack/nack/reject as CLIENT `settle` spans (children of the process span, with the
+    /// `messaging.client.operation.duration` metric) instead of the default: an event on the process span.
+    pub fn with_settle_spans(self, on: bool) -> Self {
+        self.edit(|c| c.settle_spans = on)
+    }
+
+    /// The plain channel.
+    pub fn inner(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// Publishes like [`Channel::basic_publish`], in a PRODUCER span whose context goes into the message
+    /// headers (merged with yours; a stale `traceparent`, `tracestate` or `baggage` is replaced).
+    ///
+    /// With publisher confirms on the channel the span stays open until the returned confirm is awaited
+    /// (or dropped): a nack, or a mandatory message returned unroutable, is an error.
+    pub async fn basic_publish(
+        &self,
+        exchange: ShortString,
+        routing_key: ShortString,
+        options: BasicPublishOptions,
+        payload: &[u8],
+        properties: BasicProperties,
+    ) -> lapin::Result<TracedConfirm> {
+        let config = &self.config;
+        let limits = config.instrumentation.limits();
+        let destination = StringValue::from(publish_destination(
+            limits.bound(exchange.as_str()),
+            limits.bound(routing_key.as_str()),
+        ));
+        let metric_attributes = config.base("publish", operation_type::SEND, &destination);
+        let mut attributes = metric_attributes.clone();
+        if !routing_key.as_str().is_empty() {
+            attributes.push(KeyValue::new(
+                MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
+                limits.bound(routing_key.as_str()).to_owned(),
+            ));
+        }
+        if let Some(id) = properties.message_id() {
+            attributes.push(KeyValue::new(
+                MESSAGING_MESSAGE_ID,
+                limits.bound(id.as_str()).to_owned(),
+            ));
+        }
+        if let Some(id) = properties.correlation_id() {
+            attributes.push(KeyValue::new(
+                MESSAGING_MESSAGE_CONVERSATION_ID,
+                limits.bound(id.as_str()).to_owned(),
+            ));
+        }
+        attributes.push(KeyValue::new(
+            MESSAGING_MESSAGE_BODY_SIZE,
+            payload.len() as i64,
+        ));
+        let name = format!("publish {}", destination.as_str());
+        let span = Context::map_current(|cx| {
+            config
+                .instrumentation
+                .start(SpanKind::Producer, name, attributes, cx)
+        });
+        let mut headers = properties.headers().clone().unwrap_or_default();
+        tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
+            p.inject_context(span.context(), &mut HeaderInjector(&mut headers))
+        });
+        let properties = properties.with_headers(headers);
+        let operation = MeasuredSpan::new(
+            span,
+            config.instrumentation.clone(),
+            config.operation_duration.clone(),
+            metric_attributes,
+        );
+        config
+            .sent
+            .add(&config.instrumentation, 1, operation.metric_attributes());
+        let result = operation
+            .span()
+            .in_scope(self.channel.basic_publish(
+                exchange,
+                routing_key,
+                options,
+                payload,
+                properties,
+            ))
+            .await;
+        match result {
+            Ok(confirm) if self.channel.status().confirm() => Ok(TracedConfirm {
+                confirm,
+                operation: Some(operation),
+            }),
+            Ok(confirm) => Ok(TracedConfirm {
+                confirm,
+                operation: None,
+            }),
+            Err(error) => {
+                let mut operation = operation;
+                operation
+                    .fail(SpanError::new(error_type(&error)).with_description(error.to_string()));
+                Err(error)
+            }
+        }
+    }
+
+    /// Consumes like [`Channel::basic_consume`]; each delivery comes with a `process` span.
+    pub async fn basic_consume(
+        &self,
+        queue: ShortString,
+        consumer_tag: ShortString,
+        options: BasicConsumeOptions,
+        arguments: FieldTable,
+    ) -> lapin::Result<TracedConsumer> {
+        let queue_name = queue.as_str().to_owned();
+        let consumer = self
+            .channel
+            .basic_consume(queue, consumer_tag, options, arguments)
+            .await?;
+        Ok(TracedConsumer {
+            consumer,
+            config: self.config.clone(),
+            queue: queue_name,
+        })
+    }
+
+    /// Gets one message like [`Channel::basic_get`], in a `receive {queue}` CLIENT span linked to the
+    /// message's producer.
+    pub async fn basic_get(
+        &self,
+        queue: ShortString,
+        options: BasicGetOptions,
+    ) -> lapin::Result<Option<BasicGetMessage>> {
+        let config = &self.config;
+        let queue_name = StringValue::from(
+            config
+                .instrumentation
+                .limits()
+                .bound(queue.as_str())
+                .to_owned(),
+        );
+        let metric_attributes = config.base("receive", operation_type::RECEIVE, &queue_name);
+        let name = format!("receive {}", queue_name.as_str());
+        let span = Context::map_current(|cx| {
+            config
+                .instrumentation
+                .start(SpanKind::Client, name, metric_attributes.clone(), cx)
+        });
+        let mut operation = MeasuredSpan::new(
+            span,
+            config.instrumentation.clone(),
+            config.operation_duration.clone(),
+            metric_attributes,
+        );
+        let result = operation
+            .span()
+            .in_scope(self.channel.basic_get(queue, options))
+            .await;
+        match &result {
+            Ok(Some(message)) => {
+                let delivery = &message.delivery;
+                let from_message = extract(delivery);
+                let producer = from_message.span().span_context().clone();
+                if producer.is_valid() {
+                    operation.span().add_link(producer, Vec::new());
+                }
+                operation.span().set_attributes(delivery_attributes(
+                    config,
+                    delivery,
+                    queue_name.as_str(),
+                ));
+                config
+                    .consumed
+                    .add(&config.instrumentation, 1, operation.metric_attributes());
+            }
+            Ok(None) => {}
+            Err(error) => operation
+                .fail(SpanError::new(error_type(error)).with_description(error.to_string())),
+        }
+        result
+    }
+}
+
+fn extract(delivery: &Delivery) -> Context {
+    match delivery.properties.headers() {
+        Some(headers) => tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract_with_context(&Context::new(), &HeaderExtractor(headers))
+        }),
+        None => Context::new(),
+    }
+}
+
+fn delivery_attributes(config: &Config, delivery: &Delivery, queue: &str) -> Vec<KeyValue> {
+    let limits = config.instrumentation.limits();
+    let mut attributes = Vec::with_capacity(6);
+    attributes.push(KeyValue::new(
+        MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
+        delivery.delivery_tag as i64,
+    ));
+    if !delivery.routing_key.as_str().is_empty() {
+        attributes.push(KeyValue::new(
+            MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
+            limits.bound(delivery.routing_key.as_str()).to_owned(),
+        ));
+    }
+    if delivery.redelivered {
+        attributes.push(KeyValue::new(MESSAGING_RABBITMQ_MESSAGE_REDELIVERED, true));
+    }
+    if let Some(id) = delivery.properties.message_id() {
+        attributes.push(KeyValue::new(
+            MESSAGING_MESSAGE_ID,
+            limits.bound(id.as_str()).to_owned(),
+        ));
+    }
+    if let Some(id) = delivery.properties.correlation_id() {
+        attributes.push(KeyValue::new(
+            MESSAGING_MESSAGE_CONVERSATION_ID,
+            limits.bound(id.as_str()).to_owned(),
+        ));
+    }
+    attributes.push(KeyValue::new(
+        MESSAGING_MESSAGE_BODY_SIZE,
+        delivery.data.len() as i64,
+    ));
+    let _ = queue;
+    attributes
+}
+
+/// The low-cardinality `error.type` of a lapin error: its kind (`invalid_channel_state`,
+/// `io_error`, `protocol_error`, …), else `lapin::Error`.
+fn error_type(error: &lapin::Error) -> String {
+    error_type_from_variant(&format!("{:?}", error.kind()), false, "lapin::Error")
+}
+
+/// The publisher confirm of a traced publish. Await it for the broker's answer; with confirms on, the
+/// publish span ends here (a nack or a returned message is an error).
+pub struct TracedConfirm {
+    confirm: PublisherConfirm,
+    operation: Option<MeasuredSpan>,
+}
+
+impl std::fmt::Debug for TracedConfirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedConfirm")
+            .field("traced", &self.operation.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for TracedConfirm {
+    type Output = lapin::Result<Confirmation>;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let polled = Pin::new(&mut self.confirm).poll(task);
+        if let Poll::Ready(result) = &polled
+            && let Some(mut operation) = self.operation.take()
+        {
+            match result {
+                Ok(Confirmation::Nack(_)) => operation.fail(SpanError::new("nack")),
+                Ok(Confirmation::Ack(Some(_))) => operation.fail(SpanError::new("returned")),
+                Ok(_) => {}
+                Err(error) => operation
+                    .fail(SpanError::new(error_type(error)).with_description(error.to_string())),
+            }
+        }
+        polled
+    }
+}
+
+/// A lapin [`Consumer`] whose deliveries come with `process` spans.
+pub struct TracedConsumer {
+    consumer: Consumer,
+    config: Arc<Config>,
+    queue: String,
+}
+
+impl std::fmt::Debug for TracedConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedConsumer")
+            .field("queue", &self.queue)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for TracedConsumer {
+    type Item = lapin::Result<TracedDelivery>;
+
+    fn poll_next(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let polled = Pin::new(&mut self.consumer).poll_next(task);
+        match polled {
+            Poll::Ready(Some(Ok(delivery))) => {
+                let traced = TracedDelivery::start(&self.config, &self.queue, delivery);
+                Poll::Ready(Some(Ok(traced)))
+            }
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A delivery handed to the application, with its `process` span (which ends when this is dropped).
+/// Derefs to the lapin [`Delivery`].
+#[derive(Debug)]
+pub struct TracedDelivery {
+    delivery: Delivery,
+    operation: MeasuredSpan,
+    config: Arc<Config>,
+    destination: StringValue,
+}
+
+impl Deref for TracedDelivery {
+    type Target = Delivery;
+    fn deref(&self) -> &Delivery {
+        &self.delivery
+    }
+}
+
+impl TracedDelivery {
+    fn start(config: &Arc<Config>, queue: &str, delivery: Delivery) -> Self {
+        let limits = config.instrumentation.limits();
+        let destination = StringValue::from(consume_destination(
+            limits.bound(delivery.exchange.as_str()),
+            limits.bound(delivery.routing_key.as_str()),
+            limits.bound(queue),
+        ));
+        let metric_attributes = config.base("process", operation_type::PROCESS, &destination);
+        let mut attributes = metric_attributes.clone();
+        attributes.extend(delivery_attributes(config, &delivery, queue));
+        let from_message = extract(&delivery);
+        let (parent, links) =
+            Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
+        let name = format!("process {}", destination.as_str());
+        let span = config.instrumentation.start_with_links(
+            SpanKind::Consumer,
+            name,
+            attributes,
+            links,
+            &parent,
+        );
+        config
+            .consumed
+            .add(&config.instrumentation, 1, &metric_attributes);
+        TracedDelivery {
+            delivery,
+            config: config.clone(),
+            operation: MeasuredSpan::new(
+                span,
+                config.instrumentation.clone(),
+                config.process_duration.clone(),
+                metric_attributes,
+            ),
+            destination,
+        }
+    }
+
+    /// The context of the `process` span (for spans of your own).
+    pub fn context(&self) -> &Context {
+        self.operation.span().context()
+    }
+
+    /// Runs `future` with the `process` span current: the spans it makes (HTTP calls, queries,
+    /// `tracing` spans) become its children.
+    pub fn in_scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        self.operation.span().in_scope(future)
+    }
+
+    /// Marks the processing failed (status Error, `error.type` = the error's type).
+    pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
+        self.operation.fail(SpanError::from_error(error));
+    }
+
+    /// The plain delivery, ending the `process` span.
+    pub fn into_inner(self) -> Delivery {
+        let TracedDelivery {
+            delivery,
+            operation,
+            ..
+        } = self;
+        drop(operation);
+        delivery
+    }
+
+    async fn settle<F>(&self, operation_name: &'static str, settle: F) -> lapin::Result<bool>
+    where
+        F: Future<Output = lapin::Result<bool>>,
+    {
+        let config = &self.config;
+        if !config.settle_spans {
+            let result = settle.await;
+            let mut attributes = vec![KeyValue::new(
+                MESSAGING_OPERATION_TYPE,
+                operation_type::SETTLE,
+            )];
+            if let Err(error) = &result {
+                attributes.push(KeyValue::new(ERROR_TYPE, error_type(error)));
+            }
+            self.operation
+                .span()
+                .context()
+                .span()
+                .add_event(operation_name, attributes);
+            return result;
+        }
+        let mut metric_attributes =
+            config.base(operation_name, operation_type::SETTLE, &self.destination);
+        let mut attributes = metric_attributes.clone();
+        attributes.push(KeyValue::new(
+            MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
+            self.delivery.delivery_tag as i64,
+        ));
+        let name = format!("{operation_name} {}", self.destination.as_str());
+        let span = config
+            .instrumentation
+            .start(SpanKind::Client, name, attributes, self.context());
+        let started = Instant::now();
+        let result = span.in_scope(settle).await;
+        let outcome = match &result {
+            Ok(_) => Outcome::Success,
+            Err(error) => {
+                let error = SpanError::new(error_type(error)).with_description(error.to_string());
+                metric_attributes.push(error.attribute());
+                Outcome::Failed(error)
+            }
+        };
+        config.operation_duration.record(
+            &config.instrumentation,
+            started.elapsed().as_secs_f64(),
+            &metric_attributes,
+        );
+        span.end(outcome);
+        result
+    }
+
+    /// Acknowledges the delivery: an `ack` event on the process span, or an `ack {destination}` settle
+    /// span with [`TracedChannel::with_settle_spans`].
+    pub async fn ack(&self, options: BasicAckOptions) -> lapin::Result<bool> {
+        self.settle("ack", self.delivery.acker.ack(options)).await
+    }
+
+    /// Negatively acknowledges the delivery (a `nack` event, or settle span).
+    pub async fn nack(&self, options: BasicNackOptions) -> lapin::Result<bool> {
+        self.settle("nack", self.delivery.acker.nack(options)).await
+    }
+
+    /// Rejects the delivery (a `reject` event, or settle span).
+    pub async fn reject(&self, options: BasicRejectOptions) -> lapin::Result<bool> {
+        self.settle("reject", self.delivery.acker.reject(options))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations() {
+        assert_eq!(publish_destination("ex", ""), "ex");
+        assert_eq!(consume_destination("", "", "q"), "q");
+        assert_eq!(consume_destination("ex", "rk", "rk"), "ex:rk");
+    }
+}

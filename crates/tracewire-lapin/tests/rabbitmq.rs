@@ -1,0 +1,474 @@
+//! tracewire-lapin against a real RabbitMQ at 127.0.0.1:5672 (guest/guest).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::*;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, ExchangeKind};
+use opentelemetry::trace::{SpanKind, TraceContextExt};
+use opentelemetry::{Context, Value};
+use tracewire_core::span::Outcome;
+use tracewire_lapin::{TracedChannel, TracedConsumer};
+use tracewire_testing::SpanCapture;
+
+const URI: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+fn name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "tw.{prefix}.{}.{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+async fn channel(capture: &SpanCapture) -> TracedChannel {
+    tracewire_core::propagation::install();
+    let connection = tracewire_lapin::connect(URI, Default::default())
+        .await
+        .expect("RabbitMQ at 127.0.0.1:5672")
+        .with_instrumentation(capture.instrumentation("tracewire-lapin"));
+    let channel = connection
+        .create_channel()
+        .await
+        .expect("channel")
+        .with_settle_spans(true);
+    // The connection must outlive the test's channel.
+    std::mem::forget(connection);
+    channel
+}
+
+async fn queue(channel: &TracedChannel, name: &str) {
+    channel
+        .queue_declare(
+            name.into(),
+            QueueDeclareOptions {
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("queue");
+}
+
+async fn consume(channel: &TracedChannel, queue: &str) -> TracedConsumer {
+    channel
+        .basic_consume(
+            queue.into(),
+            name("tag").into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("consume")
+}
+
+async fn next(consumer: &mut TracedConsumer) -> tracewire_lapin::TracedDelivery {
+    tokio::time::timeout(Duration::from_secs(10), consumer.next())
+        .await
+        .expect("a delivery in time")
+        .expect("stream open")
+        .expect("delivery")
+}
+
+#[tokio::test]
+async fn publish_and_consume_join_one_trace_on_every_exchange_kind() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    for kind in [
+        None,
+        Some(ExchangeKind::Direct),
+        Some(ExchangeKind::Topic),
+        Some(ExchangeKind::Fanout),
+    ] {
+        capture.reset();
+        let q = name("q");
+        queue(&channel, &q).await;
+        let (exchange, routing_key) = match &kind {
+            None => (String::new(), q.clone()),
+            Some(kind) => {
+                let ex = name("ex");
+                channel
+                    .exchange_declare(
+                        ex.as_str().into(),
+                        kind.clone(),
+                        ExchangeDeclareOptions {
+                            auto_delete: true,
+                            ..Default::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await
+                    .expect("exchange");
+                let (binding, key) = match kind {
+                    ExchangeKind::Topic => ("orders.*", "orders.created"),
+                    ExchangeKind::Fanout => ("", "ignored"),
+                    _ => ("created", "created"),
+                };
+                channel
+                    .queue_bind(
+                        q.as_str().into(),
+                        ex.as_str().into(),
+                        binding.into(),
+                        QueueBindOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
+                    .expect("bind");
+                (ex, key.to_owned())
+            }
+        };
+        let mut consumer = consume(&channel, &q).await;
+        let properties = BasicProperties::default()
+            .with_message_id("m-1".into())
+            .with_correlation_id("order-42".into());
+        channel
+            .basic_publish(
+                exchange.as_str().into(),
+                routing_key.as_str().into(),
+                BasicPublishOptions::default(),
+                b"hello",
+                properties,
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("confirm");
+        let delivery = next(&mut consumer).await;
+        assert_eq!(delivery.data, b"hello");
+        delivery.ack(BasicAckOptions::default()).await.expect("ack");
+        drop(delivery);
+
+        let publish_name = tracewire_lapin::publish_destination(&exchange, &routing_key);
+        let consume_name = tracewire_lapin::consume_destination(&exchange, &routing_key, &q);
+        let spans = capture.wait_for(3, Duration::from_secs(5)).await;
+        let producer = spans
+            .one(&format!("publish {publish_name}"))
+            .assert_kind(SpanKind::Producer)
+            .assert_root()
+            .assert_attr("messaging.system", "rabbitmq")
+            .assert_attr("messaging.operation.name", "publish")
+            .assert_attr("messaging.operation.type", "send")
+            .assert_attr("messaging.destination.name", publish_name.clone())
+            .assert_attr("messaging.message.id", "m-1")
+            .assert_attr("messaging.message.conversation_id", "order-42")
+            .assert_attr("messaging.message.body.size", 5i64)
+            .assert_attr("server.address", "127.0.0.1")
+            .assert_attr("server.port", 5672i64);
+        let process = spans
+            .one(&format!("process {consume_name}"))
+            .assert_kind(SpanKind::Consumer)
+            .assert_parent(&producer)
+            .assert_attr("messaging.operation.type", "process")
+            .assert_attr("messaging.destination.name", consume_name.clone())
+            .assert_attr("messaging.message.id", "m-1")
+            .assert_no_attr("messaging.rabbitmq.message.redelivered");
+        assert!(
+            process
+                .attribute("messaging.rabbitmq.message.delivery_tag")
+                .is_some()
+        );
+        let links = process.links();
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].span_id(), producer.span_id());
+        spans
+            .one(&format!("ack {consume_name}"))
+            .assert_kind(SpanKind::Client)
+            .assert_parent(&process)
+            .assert_attr("messaging.operation.type", "settle");
+    }
+}
+
+#[tokio::test]
+async fn a_redelivery_after_a_nack_keeps_the_link_to_the_producer() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    let q = name("redeliver");
+    queue(&channel, &q).await;
+    let mut consumer = consume(&channel, &q).await;
+    channel
+        .basic_publish(
+            "".into(),
+            q.as_str().into(),
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish");
+    let first = next(&mut consumer).await;
+    first
+        .nack(BasicNackOptions {
+            requeue: true,
+            ..Default::default()
+        })
+        .await
+        .expect("nack");
+    drop(first);
+    let second = next(&mut consumer).await;
+    assert!(second.redelivered);
+    second.ack(BasicAckOptions::default()).await.expect("ack");
+    drop(second);
+
+    let spans = capture.wait_for(5, Duration::from_secs(5)).await;
+    let producer = spans.one(&format!("publish {q}"));
+    let processes: Vec<_> = spans.named(&format!("process {q}")).collect();
+    assert_eq!(processes.len(), 2);
+    for process in &processes {
+        process.assert_parent(&producer);
+        assert_eq!(process.links()[0].span_id(), producer.span_id());
+    }
+    assert_eq!(
+        processes
+            .iter()
+            .filter(|p| p.attribute("messaging.rabbitmq.message.redelivered")
+                == Some(&Value::Bool(true)))
+            .count(),
+        1
+    );
+    spans
+        .one(&format!("nack {q}"))
+        .assert_attr("messaging.operation.name", "nack");
+}
+
+#[tokio::test]
+async fn odd_headers_reach_the_application_untouched_and_start_no_trace() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    let q = name("odd");
+    queue(&channel, &q).await;
+    let mut consumer = consume(&channel, &q).await;
+
+    let mut headers = FieldTable::default();
+    headers.insert("x-count".into(), AMQPValue::LongInt(7));
+    headers.insert(
+        "x-bytes".into(),
+        AMQPValue::ByteArray(vec![0, 159, 146, 150].into()),
+    );
+    let mut nested = FieldTable::default();
+    nested.insert("inner".into(), AMQPValue::LongString("v".into()));
+    headers.insert("x-table".into(), AMQPValue::FieldTable(nested));
+    headers.insert(
+        "baggage".into(),
+        AMQPValue::LongString(LongString::from(vec![0xffu8, 0xfe])),
+    );
+    // Sent through the plain channel, so the malformed traceparent arrives as it is.
+    headers.insert(
+        "traceparent".into(),
+        AMQPValue::LongString("00-garbage".into()),
+    );
+    headers.insert("tracestate".into(), AMQPValue::LongInt(1));
+    channel
+        .inner()
+        .basic_publish(
+            "".into(),
+            q.as_str().into(),
+            BasicPublishOptions::default(),
+            b"payload",
+            BasicProperties::default().with_headers(headers.clone()),
+        )
+        .await
+        .expect("publish");
+    let delivery = next(&mut consumer).await;
+    assert_eq!(delivery.data, b"payload");
+    assert_eq!(delivery.properties.headers().as_ref(), Some(&headers));
+    drop(delivery);
+    let spans = capture.wait_for(1, Duration::from_secs(5)).await;
+    let process = spans.one(&format!("process {q}")).assert_root();
+    assert!(process.links().is_empty());
+}
+
+#[tokio::test]
+async fn user_headers_are_kept_and_a_stale_traceparent_is_replaced() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    let q = name("stale");
+    queue(&channel, &q).await;
+    let mut consumer = consume(&channel, &q).await;
+    let mut headers = FieldTable::default();
+    headers.insert("x-tenant".into(), AMQPValue::LongString("acme".into()));
+    headers.insert(
+        "traceparent".into(),
+        AMQPValue::LongString("00-11111111111111111111111111111111-2222222222222222-01".into()),
+    );
+    channel
+        .basic_publish(
+            "".into(),
+            q.as_str().into(),
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default().with_headers(headers),
+        )
+        .await
+        .expect("publish");
+    let delivery = next(&mut consumer).await;
+    let received = delivery.properties.headers().clone().expect("headers");
+    drop(delivery);
+    let spans = capture.wait_for(2, Duration::from_secs(5)).await;
+    let producer = spans.one(&format!("publish {q}"));
+    assert_eq!(
+        received.inner().get("x-tenant"),
+        Some(&AMQPValue::LongString("acme".into()))
+    );
+    let expected = format!("00-{}-{}-03", producer.trace_id(), producer.span_id());
+    assert_eq!(
+        received.inner().get("traceparent"),
+        Some(&AMQPValue::LongString(expected.as_str().into()))
+    );
+}
+
+#[tokio::test]
+async fn a_returned_message_fails_the_publish_span_with_confirms_on() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let unroutable = name("nowhere");
+    let confirmation = channel
+        .basic_publish(
+            "".into(),
+            unroutable.as_str().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            b"x",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirmation.is_ack());
+    let q = name("routable");
+    queue(&channel, &q).await;
+    channel
+        .basic_publish(
+            "".into(),
+            q.as_str().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            b"x",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    let spans = capture.wait_for(2, Duration::from_secs(5)).await;
+    spans
+        .one(&format!("publish {unroutable}"))
+        .assert_error("returned");
+    spans.one(&format!("publish {q}")).assert_unset();
+}
+
+#[tokio::test]
+async fn basic_get_has_a_receive_span_linked_to_the_producer() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    let q = name("get");
+    queue(&channel, &q).await;
+    channel
+        .basic_publish(
+            "".into(),
+            q.as_str().into(),
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish");
+    let mut message = None;
+    for _ in 0..50 {
+        message = channel
+            .basic_get(q.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("get");
+        if message.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(message.is_some());
+    let spans = capture.spans();
+    let producer = spans.one(&format!("publish {q}"));
+    let receives: Vec<_> = spans.named(&format!("receive {q}")).collect();
+    let receive = receives.last().copied().expect("receive span");
+    receive
+        .assert_kind(SpanKind::Client)
+        .assert_attr("messaging.operation.type", "receive");
+    assert_eq!(receive.links()[0].span_id(), producer.span_id());
+}
+
+#[tokio::test]
+async fn a_worker_span_is_the_parent_and_the_producer_a_link() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    let q = name("ambient");
+    queue(&channel, &q).await;
+    let mut consumer = consume(&channel, &q).await;
+    channel
+        .basic_publish(
+            "".into(),
+            q.as_str().into(),
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish");
+    let worker = capture.instrumentation("worker").start(
+        SpanKind::Internal,
+        "worker batch",
+        vec![],
+        &Context::new(),
+    );
+    let delivery = worker.in_scope(async { next(&mut consumer).await }).await;
+    drop(delivery);
+    worker.end(Outcome::Success);
+    let spans = capture.wait_for(3, Duration::from_secs(5)).await;
+    let producer = spans.one(&format!("publish {q}"));
+    let worker = spans.one("worker batch");
+    let process = spans.one(&format!("process {q}")).assert_parent(&worker);
+    assert_eq!(process.links()[0].span_id(), producer.span_id());
+    let _ = Context::current().span();
+    let _: ShortString = "unused".into();
+}
+
+#[tokio::test]
+async fn by_default_settling_is_an_event_on_the_process_span() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await.with_settle_spans(false);
+    let q = name("events");
+    queue(&channel, &q).await;
+    let mut consumer = consume(&channel, &q).await;
+    channel
+        .basic_publish(
+            "".into(),
+            q.as_str().into(),
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish");
+    let delivery = next(&mut consumer).await;
+    delivery.ack(BasicAckOptions::default()).await.expect("ack");
+    drop(delivery);
+    let spans = capture.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(spans.len(), 2, "{}", spans.waterfall());
+    let process = spans.one(&format!("process {q}"));
+    let event = process.event("ack");
+    assert!(
+        event
+            .iter()
+            .any(|(k, v)| k.as_str() == "messaging.operation.type" && v.as_str() == "settle")
+    );
+}

@@ -1,0 +1,73 @@
+//! Helpers for the side-by-side benchmarks: a span processor that drops finished spans (so a benchmark
+//! measures making spans, not an export pipeline), this process's CPU time, medians.
+//!
+//! ```
+//! use tracewire_testing::bench::{median, process_cpu};
+//! let before = process_cpu();
+//! let cost = (process_cpu() - before).as_secs_f64();
+//! assert!(cost >= 0.0);
+//! assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+//! ```
+
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+/// A span processor that drops every finished span.
+///
+/// ```
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+///     .with_span_processor(tracewire_testing::bench::DiscardSpans)
+///     .build();
+/// # let _ = provider;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiscardSpans;
+
+impl SpanProcessor for DiscardSpans {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        std::hint::black_box(span);
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// CPU time of every thread of this process, from `/proc/self/task/*/schedstat` (nanosecond
+/// resolution; zero where `/proc` is not available).
+pub fn process_cpu() -> Duration {
+    let mut total = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            total += stat
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(total)
+}
+
+/// The median (NaN for no values).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// A count from the environment variable `name`, or `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -1,0 +1,244 @@
+//! The OTLP test receiver: real OTLP/gRPC and OTLP/HTTP endpoints that keep what they receive.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A span as it arrived over OTLP, with the resource and scope it was sent under.
+///
+/// ```no_run
+/// # async fn demo(receiver: tracewire_testing::OtlpReceiver) {
+/// for received in receiver.spans() {
+///     println!("{} from {:?}", received.span.name, received.resource_attribute("service.name"));
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ReceivedSpan {
+    /// The resource (service name and so on).
+    pub resource: Option<Resource>,
+    /// The instrumentation scope name.
+    pub scope: String,
+    /// The span.
+    pub span: Span,
+}
+
+impl ReceivedSpan {
+    /// A span attribute, as a string when it is one.
+    pub fn attribute(&self, key: &str) -> Option<&AnyValue> {
+        find(&self.span.attributes, key)
+    }
+
+    /// A resource attribute.
+    pub fn resource_attribute(&self, key: &str) -> Option<&AnyValue> {
+        self.resource
+            .as_ref()
+            .and_then(|r| find(&r.attributes, key))
+    }
+}
+
+fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+}
+
+/// The string inside an OTLP value, if it is a string.
+///
+/// ```
+/// use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
+/// let v = AnyValue { value: Some(Value::StringValue("x".into())) };
+/// assert_eq!(tracewire_testing::otlp::as_str(&v), Some("x"));
+/// ```
+pub fn as_str(value: &AnyValue) -> Option<&str> {
+    match &value.value {
+        Some(any_value::Value::StringValue(s)) => Some(s),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Default)]
+struct Store {
+    requests: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+}
+
+impl Store {
+    fn push(&self, request: ExportTraceServiceRequest) {
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.push(request);
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Store {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+/// An OTLP trace receiver for tests: OTLP/gRPC and OTLP/HTTP (protobuf, `POST /v1/traces`) on ephemeral
+/// 127.0.0.1 ports. It stops when dropped.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// let receiver = tracewire_testing::OtlpReceiver::start().await?;
+/// println!("gRPC: {}  HTTP: {}", receiver.grpc_endpoint(), receiver.http_traces_endpoint());
+/// let spans = receiver.wait_for_spans(1, std::time::Duration::from_secs(5)).await;
+/// # let _ = spans; Ok(()) }
+/// ```
+pub struct OtlpReceiver {
+    store: Store,
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for OtlpReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpReceiver")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .finish()
+    }
+}
+
+impl OtlpReceiver {
+    /// Starts both listeners on the current Tokio runtime.
+    pub async fn start() -> std::io::Result<Self> {
+        let store = Store::default();
+
+        let grpc_incoming = tonic::transport::server::TcpIncoming::bind(([127, 0, 0, 1], 0).into())
+            .map_err(std::io::Error::other)?;
+        let grpc_addr = grpc_incoming.local_addr()?;
+        let grpc_service = TraceServiceServer::new(store.clone());
+        let grpc = tokio::spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(grpc_service)
+                .serve_with_incoming(grpc_incoming)
+                .await;
+        });
+
+        let http_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let http_addr = http_listener.local_addr()?;
+        let http_store = store.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: Bytes| {
+                let store = http_store.clone();
+                async move {
+                    match ExportTraceServiceRequest::decode(body) {
+                        Ok(request) => {
+                            store.push(request);
+                            let response = ExportTraceServiceResponse::default().encode_to_vec();
+                            (
+                                StatusCode::OK,
+                                [("content-type", "application/x-protobuf")],
+                                response,
+                            )
+                        }
+                        Err(_) => (
+                            StatusCode::BAD_REQUEST,
+                            [("content-type", "text/plain")],
+                            b"bad protobuf".to_vec(),
+                        ),
+                    }
+                }
+            }),
+        );
+        let http = tokio::spawn(async move {
+            let _ = axum::serve(http_listener, app).await;
+        });
+
+        Ok(OtlpReceiver {
+            store,
+            grpc_addr,
+            http_addr,
+            tasks: vec![grpc, http],
+        })
+    }
+
+    /// The OTLP/gRPC endpoint, `http://127.0.0.1:<port>`.
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    /// The OTLP/HTTP base endpoint, `http://127.0.0.1:<port>` (what `OTEL_EXPORTER_OTLP_ENDPOINT` takes).
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// The OTLP/HTTP traces endpoint, `http://127.0.0.1:<port>/v1/traces`.
+    pub fn http_traces_endpoint(&self) -> String {
+        format!("http://{}/v1/traces", self.http_addr)
+    }
+
+    /// The export requests received so far.
+    pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.store
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        let mut spans = Vec::new();
+        for request in self.requests() {
+            for resource_spans in request.resource_spans {
+                for scope_spans in resource_spans.scope_spans {
+                    let scope = scope_spans.scope.map(|s| s.name).unwrap_or_default();
+                    for span in scope_spans.spans {
+                        spans.push(ReceivedSpan {
+                            resource: resource_spans.resource.clone(),
+                            scope: scope.clone(),
+                            span,
+                        });
+                    }
+                }
+            }
+        }
+        spans
+    }
+
+    /// Waits until at least `count` spans arrived (or `timeout` passed) and returns them all.
+    pub async fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<ReceivedSpan> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if spans.len() >= count || Instant::now() >= deadline {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! A tansu broker (a Kafka-compatible broker) for tests: started on a free 127.0.0.1 port with in-memory
+//! storage, killed when dropped. The binary comes from `TANSU_BIN`, else `$HOME/.cache/tansu/bin/tansu`
+//! (where `.ci/run` installs it: `cargo install tansu --locked --features dynostore --root $HOME/.cache/tansu`).
+//!
+//! ```no_run
+//! let broker = tracewire_testing::tansu::TansuBroker::start();
+//! broker.create_topic("orders", 1);
+//! println!("bootstrap.servers = {}", broker.bootstrap_servers());
+//! ```
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running tansu broker.
+#[derive(Debug)]
+pub struct TansuBroker {
+    child: Child,
+    bin: String,
+    url: String,
+    bootstrap: String,
+}
+
+impl Drop for TansuBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TansuBroker {
+    /// Starts a broker and waits until it listens. Panics, saying how to install tansu, when the binary is
+    /// missing.
+    pub fn start() -> Self {
+        let bin = std::env::var("TANSU_BIN").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/tansu/bin/tansu",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        assert!(
+            std::path::Path::new(&bin).exists(),
+            "tansu not found at {bin}: `cargo install tansu --locked --features dynostore --root $HOME/.cache/tansu` (bash .ci/run does it)"
+        );
+        let port = TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(&bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu broker");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tansu did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TansuBroker {
+            child,
+            bin,
+            url,
+            bootstrap: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// `bootstrap.servers` for clients.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Creates a topic (tansu does not create topics on first use).
+    pub fn create_topic(&self, name: &str, partitions: u32) {
+        let status = Command::new(&self.bin)
+            .args(["topic", "create", name, "--broker", &self.url])
+            .args(["--partitions", &partitions.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .expect("tansu topic create");
+        assert!(status.success(), "topic {name}");
+    }
+}
