@@ -45,33 +45,14 @@ fn since(t: SystemTime, t0: SystemTime) -> Duration {
     t.duration_since(t0).unwrap_or_default()
 }
 
-/// Renders every trace in `spans`, in order of first start, with bars `width` characters wide.
-/// A span whose parent is not among `spans` is drawn as a root of its trace.
-pub fn render(spans: &[WaterfallSpan], width: usize) -> String {
-    let width = width.max(1);
-    let mut out = String::new();
-    let mut traces: Vec<u128> = Vec::new();
-    let mut by_trace: HashMap<u128, Vec<&WaterfallSpan>> = HashMap::new();
-    let mut sorted: Vec<&WaterfallSpan> = spans.iter().collect();
-    sorted.sort_by_key(|s| s.start);
-    for span in sorted {
-        by_trace
-            .entry(span.trace_id)
-            .or_insert_with(|| {
-                traces.push(span.trace_id);
-                Vec::new()
-            })
-            .push(span);
-    }
-    for trace_id in traces {
-        let spans = &by_trace[&trace_id];
-        let t0 = spans
-            .iter()
-            .map(|s| s.start)
-            .min()
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        let t1 = spans.iter().map(|s| s.end).max().unwrap_or(t0);
-        let total = since(t1, t0).as_secs_f64().max(1e-9);
+/// One trace's spans as a tree: children by parent, and the roots (spans whose parent is not present).
+struct Tree<'a> {
+    roots: Vec<&'a WaterfallSpan>,
+    children: HashMap<u64, Vec<&'a WaterfallSpan>>,
+}
+
+impl<'a> Tree<'a> {
+    fn new(spans: &[&'a WaterfallSpan]) -> Self {
         let ids: HashSet<u64> = spans.iter().map(|s| s.span_id).collect();
         let mut children: HashMap<u64, Vec<&WaterfallSpan>> = HashMap::new();
         let mut roots = Vec::new();
@@ -85,40 +66,201 @@ pub fn render(spans: &[WaterfallSpan], width: usize) -> String {
                 roots.push(*span);
             }
         }
-        let _ = writeln!(
-            out,
-            "trace {trace_id:032x}  {:.3} ms, {} spans",
-            total * 1e3,
-            spans.len()
-        );
-        let name_width = 44;
-        let mut stack: Vec<(&WaterfallSpan, usize)> =
-            roots.into_iter().rev().map(|s| (s, 0)).collect();
-        let mut seen = HashSet::new();
-        while let Some((span, depth)) = stack.pop() {
-            if !seen.insert(span.span_id) {
-                continue;
-            }
-            let label = format!("{}{} [{}]", "  ".repeat(depth), span.name, span.kind);
-            let from = since(span.start, t0).as_secs_f64() / total;
-            let to = since(span.end, t0).as_secs_f64() / total;
-            let a = ((from * width as f64).floor() as usize).min(width - 1);
-            let b = ((to * width as f64).ceil() as usize).clamp(a + 1, width);
-            let bar: String = (0..width)
-                .map(|i| if i >= a && i < b { '█' } else { ' ' })
-                .collect();
-            let ms = since(span.end, span.start).as_secs_f64() * 1e3;
-            let _ = writeln!(
-                out,
-                "{label:<name_width$} |{bar}| {ms:>9.3} ms{}",
-                if span.error { "  ERROR" } else { "" }
-            );
-            if let Some(kids) = children.get(&span.span_id) {
-                for kid in kids.iter().rev() {
-                    stack.push((kid, depth + 1));
+        for kids in children.values_mut() {
+            kids.sort_by_key(|s| s.start);
+        }
+        Tree { roots, children }
+    }
+
+    fn children(&self, span_id: u64) -> &[&'a WaterfallSpan] {
+        self.children.get(&span_id).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The spans of one trace on its critical path: the chain that determines end-to-end latency.
+///
+/// Walking back from a span's end, the child that finishes last is on the path; before that child
+/// started, the child that finished last before that moment is, and so on; each chosen child is walked
+/// the same way. Children that overlap a chosen one but end earlier did not hold the parent up and are
+/// not on the path. `spans` should hold one trace; spans of other traces are treated as separate roots.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tracewire_core::waterfall::{critical_path, WaterfallSpan};
+/// let t = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+/// let span = |id, parent, start, end| WaterfallSpan {
+///     trace_id: 1, span_id: id, parent_span_id: parent, name: format!("s{id}"), kind: "internal",
+///     start: t(start), end: t(end), error: false,
+/// };
+/// // root 0..100 with two parallel children: 10..40 and 10..90. Only the longer one holds the root up.
+/// let spans = [span(1, 0, 0, 100), span(2, 1, 10, 40), span(3, 1, 10, 90)];
+/// let path = critical_path(&spans);
+/// assert!(path.contains(&1) && path.contains(&3) && !path.contains(&2));
+/// ```
+pub fn critical_path(spans: &[WaterfallSpan]) -> HashSet<u64> {
+    let refs: Vec<&WaterfallSpan> = spans.iter().collect();
+    let tree = Tree::new(&refs);
+    let mut path = HashSet::new();
+    for root in &tree.roots {
+        mark_critical(&tree, root, &mut path);
+    }
+    path
+}
+
+fn mark_critical(tree: &Tree<'_>, span: &WaterfallSpan, path: &mut HashSet<u64>) {
+    // An explicit stack: traces from files can be deep enough to overflow a recursive walk.
+    let mut pending = vec![span];
+    while let Some(span) = pending.pop() {
+        if !path.insert(span.span_id) {
+            continue;
+        }
+        let mut cutoff = span.end;
+        loop {
+            let next = tree
+                .children(span.span_id)
+                .iter()
+                .filter(|c| c.start < cutoff && !path.contains(&c.span_id))
+                .max_by_key(|c| c.end.min(cutoff));
+            match next {
+                Some(child) => {
+                    pending.push(child);
+                    cutoff = child.start;
                 }
+                None => break,
             }
         }
     }
+}
+
+/// Self time of each span of one trace: its duration minus the time covered by its children
+/// (overlapping children counted once, time outside the span ignored).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tracewire_core::waterfall::{self_times, WaterfallSpan};
+/// let t = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+/// let span = |id, parent, start, end| WaterfallSpan {
+///     trace_id: 1, span_id: id, parent_span_id: parent, name: format!("s{id}"), kind: "internal",
+///     start: t(start), end: t(end), error: false,
+/// };
+/// let spans = [span(1, 0, 0, 100), span(2, 1, 10, 40), span(3, 1, 30, 60)];
+/// assert_eq!(self_times(&spans)[&1], Duration::from_millis(50));
+/// ```
+pub fn self_times(spans: &[WaterfallSpan]) -> HashMap<u64, Duration> {
+    let refs: Vec<&WaterfallSpan> = spans.iter().collect();
+    let tree = Tree::new(&refs);
+    spans
+        .iter()
+        .map(|span| {
+            let total = since(span.end, span.start);
+            let mut covered = Duration::ZERO;
+            let mut reach = span.start;
+            for child in tree.children(span.span_id) {
+                let from = child.start.max(reach);
+                let to = child.end.min(span.end);
+                if to > from {
+                    covered += since(to, from);
+                    reach = to;
+                }
+            }
+            (span.span_id, total.saturating_sub(covered))
+        })
+        .collect()
+}
+
+/// Renders every trace in `spans`, in order of first start, with bars `width` characters wide.
+/// A span whose parent is not among `spans` is drawn as a root of its trace.
+///
+/// Spans on the critical path ([`critical_path`]) get a solid bar `█` and a `*` before the name,
+/// others a light bar `░`; errors are marked `ERROR`, and the span with the largest self time
+/// ([`self_times`]) is marked `<- slowest`.
+pub fn render(spans: &[WaterfallSpan], width: usize) -> String {
+    let width = width.max(1);
+    let mut out = String::new();
+    let mut traces: Vec<u128> = Vec::new();
+    let mut by_trace: HashMap<u128, Vec<WaterfallSpan>> = HashMap::new();
+    let mut sorted: Vec<&WaterfallSpan> = spans.iter().collect();
+    sorted.sort_by_key(|s| s.start);
+    for span in sorted {
+        by_trace
+            .entry(span.trace_id)
+            .or_insert_with(|| {
+                traces.push(span.trace_id);
+                Vec::new()
+            })
+            .push(span.clone());
+    }
+    for trace_id in traces {
+        let spans = &by_trace[&trace_id];
+        render_trace(&mut out, trace_id, spans, width);
+    }
     out
+}
+
+fn render_trace(out: &mut String, trace_id: u128, spans: &[WaterfallSpan], width: usize) {
+    let t0 = spans
+        .iter()
+        .map(|s| s.start)
+        .min()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let t1 = spans.iter().map(|s| s.end).max().unwrap_or(t0);
+    let total = since(t1, t0).as_secs_f64().max(1e-9);
+    let refs: Vec<&WaterfallSpan> = spans.iter().collect();
+    let tree = Tree::new(&refs);
+    let path = critical_path(spans);
+    let self_time = self_times(spans);
+    let slowest = self_time
+        .iter()
+        .max_by_key(|(id, time)| (**time, std::cmp::Reverse(**id)))
+        .map(|(id, _)| *id);
+    let errors = spans.iter().filter(|s| s.error).count();
+    let _ = writeln!(
+        out,
+        "trace {trace_id:032x}  {:.3} ms, {} spans{}",
+        total * 1e3,
+        spans.len(),
+        match errors {
+            0 => String::new(),
+            n => format!(", {n} with errors"),
+        }
+    );
+    let name_width = 46;
+    let mut stack: Vec<(&WaterfallSpan, usize)> =
+        tree.roots.iter().rev().map(|s| (*s, 0)).collect();
+    let mut seen = HashSet::new();
+    while let Some((span, depth)) = stack.pop() {
+        if !seen.insert(span.span_id) {
+            continue;
+        }
+        let critical = path.contains(&span.span_id);
+        let label = format!(
+            "{}{}{} [{}]",
+            if critical { '*' } else { ' ' },
+            "  ".repeat(depth),
+            span.name,
+            span.kind
+        );
+        let from = since(span.start, t0).as_secs_f64() / total;
+        let to = since(span.end, t0).as_secs_f64() / total;
+        let a = ((from * width as f64).floor() as usize).min(width - 1);
+        let b = ((to * width as f64).ceil() as usize).clamp(a + 1, width);
+        let fill = if critical { '█' } else { '░' };
+        let bar: String = (0..width)
+            .map(|i| if i >= a && i < b { fill } else { ' ' })
+            .collect();
+        let ms = since(span.end, span.start).as_secs_f64() * 1e3;
+        let _ = writeln!(
+            out,
+            "{label:<name_width$} |{bar}| {ms:>9.3} ms{}{}",
+            if span.error { "  ERROR" } else { "" },
+            if slowest == Some(span.span_id) && spans.len() > 1 {
+                "  <- slowest"
+            } else {
+                ""
+            }
+        );
+        for kid in tree.children(span.span_id).iter().rev() {
+            stack.push((kid, depth + 1));
+        }
+    }
 }

@@ -48,6 +48,8 @@ proptest! {
 /// `[a-z]{1,5}` key would hit it now and then).
 fn plain_key() -> impl Strategy<Value = String> {
     "[a-z]{1,5}".prop_filter("sensitive key", |k| {
-        !DEFAULT_SENSITIVE_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(k))
+        !DEFAULT_SENSITIVE_QUERY_KEYS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(k))
     })
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -75,13 +75,18 @@ pub fn as_str(value: &AnyValue) -> Option<&str> {
 
 #[derive(Clone, Default)]
 struct Store {
-    requests: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    requests: Arc<Mutex<Vec<(ExportTraceServiceRequest, HeaderMap)>>>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
-    fn push(&self, request: ExportTraceServiceRequest) {
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn push(&self, request: ExportTraceServiceRequest, headers: HeaderMap) {
         if let Ok(mut requests) = self.requests.lock() {
-            requests.push(request);
+            requests.push((request, headers));
         }
     }
 }
@@ -92,7 +97,11 @@ impl TraceService for Store {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.push(request.into_inner());
+        if self.is_stopped() {
+            return Err(tonic::Status::unavailable("receiver stopped"));
+        }
+        let headers = request.metadata().clone().into_headers();
+        self.push(request.into_inner(), headers);
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -131,7 +140,8 @@ impl OtlpReceiver {
         let grpc_incoming = tonic::transport::server::TcpIncoming::bind(([127, 0, 0, 1], 0).into())
             .map_err(std::io::Error::other)?;
         let grpc_addr = grpc_incoming.local_addr()?;
-        let grpc_service = TraceServiceServer::new(store.clone());
+        let grpc_service = TraceServiceServer::new(store.clone())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let grpc = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(grpc_service)
@@ -144,12 +154,33 @@ impl OtlpReceiver {
         let http_store = store.clone();
         let app = axum::Router::new().route(
             "/v1/traces",
-            axum::routing::post(move |body: Bytes| {
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let store = http_store.clone();
                 async move {
-                    match ExportTraceServiceRequest::decode(body) {
-                        Ok(request) => {
-                            store.push(request);
+                    if store.is_stopped() {
+                        return (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            [("content-type", "text/plain")],
+                            b"receiver stopped".to_vec(),
+                        );
+                    }
+                    let gzip = headers
+                        .get("content-encoding")
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+                    let decoded = if gzip {
+                        let mut plain = Vec::new();
+                        std::io::Read::read_to_end(
+                            &mut flate2::read::GzDecoder::new(&body[..]),
+                            &mut plain,
+                        )
+                        .ok()
+                        .and_then(|_| ExportTraceServiceRequest::decode(&plain[..]).ok())
+                    } else {
+                        ExportTraceServiceRequest::decode(body).ok()
+                    };
+                    match decoded {
+                        Some(request) => {
+                            store.push(request, headers);
                             let response = ExportTraceServiceResponse::default().encode_to_vec();
                             (
                                 StatusCode::OK,
@@ -157,7 +188,7 @@ impl OtlpReceiver {
                                 response,
                             )
                         }
-                        Err(_) => (
+                        None => (
                             StatusCode::BAD_REQUEST,
                             [("content-type", "text/plain")],
                             b"bad protobuf".to_vec(),
@@ -198,7 +229,18 @@ impl OtlpReceiver {
         self.store
             .requests
             .lock()
-            .map(|r| r.clone())
+            .map(|r| r.iter().map(|(request, _)| request.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The headers (gRPC metadata) of each export request received so far, in order: what a
+    /// collector sees of `OTEL_EXPORTER_OTLP_HEADERS` and of compression (`content-encoding` for
+    /// HTTP, `grpc-encoding` for gRPC). Gzip bodies are accepted and decoded on both transports.
+    pub fn request_headers(&self) -> Vec<HeaderMap> {
+        self.store
+            .requests
+            .lock()
+            .map(|r| r.iter().map(|(_, headers)| headers.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -231,6 +273,19 @@ impl OtlpReceiver {
                 return spans;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl OtlpReceiver {
+    /// Stops receiving, as a collector going down would: both listeners close, and connections still
+    /// open are answered with errors (gRPC `UNAVAILABLE`, HTTP 503) and nothing more is stored.
+    pub fn stop(&self) {
+        self.store
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for task in &self.tasks {
+            task.abort();
         }
     }
 }

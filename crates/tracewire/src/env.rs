@@ -1,0 +1,1003 @@
+//! Reading the OpenTelemetry environment variables (spec v1.60.0, "SDK environment configuration").
+//!
+//! [`Config::from_env`] reads the process environment; [`Config::from_lookup`] reads any source, which is
+//! how the tests check every variable without touching the process environment. An invalid value never
+//! fails: it becomes a [`ConfigWarning`] naming the variable, the value and what is used instead.
+//!
+//! ```
+//! use tracewire::env::{Config, Protocol};
+//! let vars = [
+//!     ("OTEL_SERVICE_NAME", "checkout"),
+//!     ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+//!     ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+//!     ("OTEL_TRACES_SAMPLER_ARG", "2.5"),
+//! ];
+//! let config = Config::from_lookup(|name| {
+//!     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+//! });
+//! assert_eq!(config.service_name.as_deref(), Some("checkout"));
+//! assert_eq!(config.traces.protocol, Protocol::Grpc);
+//! assert_eq!(config.traces.endpoint, "http://localhost:4317");
+//! // 2.5 is not a probability: warned about, and the default ratio 1.0 is used.
+//! assert_eq!(config.warnings[0].variable, "OTEL_TRACES_SAMPLER_ARG");
+//! ```
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A variable whose value could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// The value found (redacted where it may hold secrets).
+    pub value: String,
+    /// What was wrong with it.
+    pub problem: String,
+    /// What is used instead.
+    pub used: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} {}; using {}",
+            self.variable, self.value, self.problem, self.used
+        )
+    }
+}
+
+/// A context propagator named in `OTEL_PROPAGATORS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropagatorKind {
+    /// W3C Trace Context (`traceparent`, `tracestate`).
+    TraceContext,
+    /// W3C Baggage (`baggage`).
+    Baggage,
+    /// Zipkin B3, single `b3` header.
+    B3,
+    /// Zipkin B3, multiple `X-B3-*` headers.
+    B3Multi,
+}
+
+impl PropagatorKind {
+    /// The name used in `OTEL_PROPAGATORS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PropagatorKind::TraceContext => "tracecontext",
+            PropagatorKind::Baggage => "baggage",
+            PropagatorKind::B3 => "b3",
+            PropagatorKind::B3Multi => "b3multi",
+        }
+    }
+}
+
+/// The sampler named by `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SamplerKind {
+    /// `always_on`.
+    AlwaysOn,
+    /// `always_off`.
+    AlwaysOff,
+    /// `traceidratio` with its ratio.
+    TraceIdRatio(f64),
+    /// `parentbased_always_on`, the default.
+    ParentBasedAlwaysOn,
+    /// `parentbased_always_off`.
+    ParentBasedAlwaysOff,
+    /// `parentbased_traceidratio` with its ratio.
+    ParentBasedTraceIdRatio(f64),
+}
+
+impl fmt::Display for SamplerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SamplerKind::AlwaysOn => f.write_str("always_on"),
+            SamplerKind::AlwaysOff => f.write_str("always_off"),
+            SamplerKind::TraceIdRatio(r) => write!(f, "traceidratio({r})"),
+            SamplerKind::ParentBasedAlwaysOn => f.write_str("parentbased_always_on"),
+            SamplerKind::ParentBasedAlwaysOff => f.write_str("parentbased_always_off"),
+            SamplerKind::ParentBasedTraceIdRatio(r) => write!(f, "parentbased_traceidratio({r})"),
+        }
+    }
+}
+
+/// Where finished spans (or metrics) go: `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExporterKind {
+    /// OTLP to a collector.
+    Otlp,
+    /// A waterfall per finished trace on standard error (traces only).
+    Console,
+}
+
+/// OTLP transport: `OTEL_EXPORTER_OTLP_PROTOCOL` and its per-signal variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `grpc`.
+    Grpc,
+    /// `http/protobuf`, the spec's default.
+    HttpProtobuf,
+}
+
+impl Protocol {
+    /// The name used in `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+}
+
+/// The OTLP settings of one signal, per-signal variables winning over the generic ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtlpConfig {
+    /// The URL exported to: for HTTP, the full URL (`…/v1/traces`); for gRPC, the collector address.
+    pub endpoint: String,
+    /// Whether an endpoint variable was set (the console default applies only when none was).
+    pub endpoint_configured: bool,
+    /// Transport.
+    pub protocol: Protocol,
+    /// Extra request headers (gRPC metadata), such as an API key. Never printed.
+    pub headers: Vec<(String, String)>,
+    /// Per-export timeout (10 s by default; `0` means no limit, taken as one hour).
+    pub timeout: Duration,
+    /// `gzip` compression.
+    pub gzip: bool,
+    /// `OTEL_EXPORTER_OTLP_INSECURE` (gRPC without a scheme).
+    pub insecure: bool,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: a PEM file of trusted roots.
+    pub certificate: Option<PathBuf>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`: a PEM client certificate (mTLS).
+    pub client_certificate: Option<PathBuf>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`: its PEM key.
+    pub client_key: Option<PathBuf>,
+}
+
+/// The batch span processor's settings (`OTEL_BSP_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// Delay between two exports (5 s).
+    pub schedule_delay: Duration,
+    /// Longest time one export may take (30 s).
+    pub export_timeout: Duration,
+    /// Spans held for export; beyond it spans are dropped and counted (2048).
+    pub max_queue_size: usize,
+    /// Spans per export (512, at most the queue size).
+    pub max_export_batch_size: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            schedule_delay: Duration::from_millis(5000),
+            export_timeout: Duration::from_millis(30000),
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+        }
+    }
+}
+
+/// Log line format of the installed `tracing` subscriber (`TRACEWIRE_LOG_FORMAT`: `text` or `json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event, ending in `trace_id=… span_id=…`.
+    Text,
+    /// One JSON object per event with `trace_id` and `span_id` fields.
+    Json,
+    /// No log output (spans only).
+    Off,
+}
+
+/// Everything tracewire reads from the environment, after validation.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// `OTEL_SDK_DISABLED`: no spans or metrics are recorded or exported; propagation still works.
+    pub sdk_disabled: bool,
+    /// `OTEL_SERVICE_NAME`.
+    pub service_name: Option<String>,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
+    pub resource_attributes: Vec<(String, String)>,
+    /// `OTEL_PROPAGATORS`, deduplicated, in order.
+    pub propagators: Vec<PropagatorKind>,
+    /// `OTEL_TRACES_SAMPLER` with its argument.
+    pub sampler: SamplerKind,
+    /// `OTEL_TRACES_EXPORTER`; `None` when unset (see [`crate::Builder`] for the default rule).
+    pub traces_exporter: Option<Vec<ExporterKind>>,
+    /// `OTEL_METRICS_EXPORTER`; `None` when unset.
+    pub metrics_exporter: Option<Vec<ExporterKind>>,
+    /// OTLP settings for traces.
+    pub traces: OtlpConfig,
+    /// OTLP settings for metrics.
+    pub metrics: OtlpConfig,
+    /// `OTEL_BSP_*`.
+    pub batch: BatchSettings,
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (60 s).
+    pub metric_export_interval: Duration,
+    /// `TRACEWIRE_LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `RUST_LOG`, else `OTEL_LOG_LEVEL` for the SDK's own logs on top of `info`.
+    pub log_filter: String,
+    /// Everything that could not be used as given.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Config {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup` (a map in tests, the process environment in [`from_env`](Self::from_env)).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Config {
+        let mut env = Env {
+            lookup: &lookup,
+            warnings: Vec::new(),
+        };
+        let sdk_disabled = env.boolean("OTEL_SDK_DISABLED");
+        let service_name = env.get("OTEL_SERVICE_NAME");
+        let resource_attributes = env.resource_attributes();
+        let propagators = env.propagators();
+        let sampler = env.sampler();
+        let traces_exporter = env.exporters("OTEL_TRACES_EXPORTER", true);
+        let metrics_exporter = env.exporters("OTEL_METRICS_EXPORTER", false);
+        let traces = env.otlp(Signal::Traces);
+        let metrics = env.otlp(Signal::Metrics);
+        let batch = env.batch();
+        let metric_export_interval =
+            env.millis("OTEL_METRIC_EXPORT_INTERVAL", Duration::from_secs(60));
+        let log_format = match env.get("TRACEWIRE_LOG_FORMAT") {
+            None => LogFormat::Text,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                "off" | "none" => LogFormat::Off,
+                _ => {
+                    env.warn(
+                        "TRACEWIRE_LOG_FORMAT",
+                        &v,
+                        "is not text, json or off",
+                        "text",
+                    );
+                    LogFormat::Text
+                }
+            },
+        };
+        let log_filter = env.log_filter();
+        Config {
+            sdk_disabled,
+            service_name,
+            resource_attributes,
+            propagators,
+            sampler,
+            traces_exporter,
+            metrics_exporter,
+            traces,
+            metrics,
+            batch,
+            metric_export_interval,
+            log_format,
+            log_filter,
+            warnings: env.warnings,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Signal {
+    Traces,
+    Metrics,
+}
+
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Env<'_> {
+    /// A variable's value; empty counts as unset (spec §6.1).
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn warn(&mut self, variable: &'static str, value: &str, problem: &str, used: &str) {
+        self.warnings.push(ConfigWarning {
+            variable,
+            value: value.to_owned(),
+            problem: problem.to_owned(),
+            used: used.to_owned(),
+        });
+    }
+
+    fn boolean(&mut self, name: &'static str) -> bool {
+        match self.get(name) {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                self.warn(name, &v, "is not true or false", "false");
+                false
+            }
+        }
+    }
+
+    fn count(&mut self, name: &'static str, default: usize) -> usize {
+        match self.get(name) {
+            None => default,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    self.warn(name, &v, "is not a positive integer", &default.to_string());
+                    default
+                }
+            },
+        }
+    }
+
+    /// Milliseconds; negative or unparsable values fall back to the default, `0` means no limit.
+    fn millis(&mut self, name: &'static str, default: Duration) -> Duration {
+        match self.get(name) {
+            None => default,
+            Some(v) => match v.parse::<i64>() {
+                Ok(0) => NO_LIMIT,
+                Ok(ms) if ms > 0 => Duration::from_millis(ms.unsigned_abs()),
+                _ => {
+                    let used = format!("{} ms", default.as_millis());
+                    self.warn(
+                        name,
+                        &v,
+                        "is not a non-negative number of milliseconds",
+                        &used,
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    fn resource_attributes(&mut self) -> Vec<(String, String)> {
+        const NAME: &str = "OTEL_RESOURCE_ATTRIBUTES";
+        let Some(raw) = self.get(NAME) else {
+            return Vec::new();
+        };
+        match parse_pairs(&raw) {
+            Some(pairs) => pairs,
+            None => {
+                // The spec: on any decode error the whole variable is discarded.
+                self.warn(
+                    NAME,
+                    &raw,
+                    "is not a list of key=value pairs",
+                    "no attributes from it",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn propagators(&mut self) -> Vec<PropagatorKind> {
+        const NAME: &str = "OTEL_PROPAGATORS";
+        let default = vec![PropagatorKind::TraceContext, PropagatorKind::Baggage];
+        let Some(raw) = self.get(NAME) else {
+            return default;
+        };
+        let mut out = Vec::new();
+        let mut none = false;
+        for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let kind = match name.to_ascii_lowercase().as_str() {
+                "tracecontext" => PropagatorKind::TraceContext,
+                "baggage" => PropagatorKind::Baggage,
+                "b3" if cfg!(feature = "b3") => PropagatorKind::B3,
+                "b3multi" if cfg!(feature = "b3") => PropagatorKind::B3Multi,
+                "b3" | "b3multi" => {
+                    self.warn(NAME, name, "needs tracewire's `b3` feature", "the others");
+                    continue;
+                }
+                "none" => {
+                    none = true;
+                    continue;
+                }
+                "jaeger" | "xray" | "ottrace" => {
+                    self.warn(
+                        NAME,
+                        name,
+                        "has no maintained propagator crate for opentelemetry 0.33",
+                        "the others",
+                    );
+                    continue;
+                }
+                _ => {
+                    self.warn(NAME, name, "is not a known propagator", "the others");
+                    continue;
+                }
+            };
+            if !out.contains(&kind) {
+                out.push(kind);
+            }
+        }
+        if none {
+            if !out.is_empty() {
+                self.warn(NAME, &raw, "names `none` with others", "none");
+            }
+            return Vec::new();
+        }
+        out
+    }
+
+    fn sampler(&mut self) -> SamplerKind {
+        let Some(raw) = self.get("OTEL_TRACES_SAMPLER") else {
+            return SamplerKind::ParentBasedAlwaysOn;
+        };
+        let ratio = |env: &mut Self| -> f64 {
+            const ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+            match env.get(ARG) {
+                None => 1.0,
+                Some(v) => match v.parse::<f64>() {
+                    Ok(r) if (0.0..=1.0).contains(&r) => r,
+                    _ => {
+                        env.warn(ARG, &v, "is not a probability in [0, 1]", "1.0");
+                        1.0
+                    }
+                },
+            }
+        };
+        match raw.to_ascii_lowercase().as_str() {
+            "always_on" => SamplerKind::AlwaysOn,
+            "always_off" => SamplerKind::AlwaysOff,
+            "traceidratio" => SamplerKind::TraceIdRatio(ratio(self)),
+            "parentbased_always_on" => SamplerKind::ParentBasedAlwaysOn,
+            "parentbased_always_off" => SamplerKind::ParentBasedAlwaysOff,
+            "parentbased_traceidratio" => SamplerKind::ParentBasedTraceIdRatio(ratio(self)),
+            _ => {
+                let problem = "is not a sampler this SDK supports (jaeger_remote and xray are not)";
+                self.warn(
+                    "OTEL_TRACES_SAMPLER",
+                    &raw,
+                    problem,
+                    "parentbased_always_on",
+                );
+                SamplerKind::ParentBasedAlwaysOn
+            }
+        }
+    }
+
+    fn exporters(&mut self, name: &'static str, traces: bool) -> Option<Vec<ExporterKind>> {
+        let raw = self.get(name)?;
+        let mut out = Vec::new();
+        for value in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let kind = match value.to_ascii_lowercase().as_str() {
+                "otlp" => ExporterKind::Otlp,
+                "console" | "logging" if traces => ExporterKind::Console,
+                "none" => continue,
+                _ => {
+                    let problem = if traces {
+                        "is not otlp, console or none"
+                    } else {
+                        "is not otlp or none"
+                    };
+                    self.warn(name, value, problem, "the others");
+                    continue;
+                }
+            };
+            if !out.contains(&kind) {
+                out.push(kind);
+            }
+        }
+        Some(out)
+    }
+
+    fn otlp(&mut self, signal: Signal) -> OtlpConfig {
+        let (
+            endpoint_var,
+            protocol_var,
+            headers_var,
+            timeout_var,
+            compression_var,
+            insecure_var,
+            path,
+        ) = match signal {
+            Signal::Traces => (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+                "v1/traces",
+            ),
+            Signal::Metrics => (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
+                "v1/metrics",
+            ),
+        };
+
+        let (protocol_name, protocol_raw) = self.pick(protocol_var, "OTEL_EXPORTER_OTLP_PROTOCOL");
+        let protocol = match protocol_raw
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("http/protobuf") => Protocol::HttpProtobuf,
+            Some("grpc") => Protocol::Grpc,
+            Some(_) => {
+                let raw = protocol_raw.as_deref().unwrap_or_default();
+                self.warn(
+                    protocol_name,
+                    raw,
+                    "is not grpc or http/protobuf",
+                    "http/protobuf",
+                );
+                Protocol::HttpProtobuf
+            }
+        };
+
+        let signal_endpoint = self.get(endpoint_var);
+        let generic_endpoint = self.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let endpoint_configured = signal_endpoint.is_some() || generic_endpoint.is_some();
+        let endpoint = match (signal_endpoint, generic_endpoint, protocol) {
+            // The per-signal endpoint is used as it is (spec §6.3).
+            (Some(url), _, _) => url,
+            (None, Some(base), Protocol::HttpProtobuf) => {
+                format!("{}/{path}", base.trim_end_matches('/'))
+            }
+            (None, Some(base), Protocol::Grpc) => base,
+            (None, None, Protocol::HttpProtobuf) => format!("http://localhost:4318/{path}"),
+            (None, None, Protocol::Grpc) => "http://localhost:4317".to_owned(),
+        };
+
+        let (headers_name, headers_raw) = self.pick(headers_var, "OTEL_EXPORTER_OTLP_HEADERS");
+        let headers = match headers_raw {
+            None => Vec::new(),
+            Some(raw) => match parse_pairs(&raw) {
+                Some(pairs) => pairs,
+                None => {
+                    // The value may carry an API key: name the variable, never print the value.
+                    let value = format!("<{} characters, not shown>", raw.len());
+                    self.warn(
+                        headers_name,
+                        &value,
+                        "is not a list of key=value pairs",
+                        "no headers",
+                    );
+                    Vec::new()
+                }
+            },
+        };
+
+        let timeout = match self.get(timeout_var) {
+            Some(_) => self.millis(timeout_var, Duration::from_secs(10)),
+            None => self.millis("OTEL_EXPORTER_OTLP_TIMEOUT", Duration::from_secs(10)),
+        };
+
+        let (compression_name, compression_raw) =
+            self.pick(compression_var, "OTEL_EXPORTER_OTLP_COMPRESSION");
+        let gzip = match compression_raw
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("none") => false,
+            Some("gzip") => true,
+            Some(_) => {
+                let raw = compression_raw.as_deref().unwrap_or_default();
+                self.warn(compression_name, raw, "is not gzip or none", "none");
+                false
+            }
+        };
+
+        let insecure = match self.get(insecure_var) {
+            Some(_) => self.boolean(insecure_var),
+            None => self.boolean("OTEL_EXPORTER_OTLP_INSECURE"),
+        };
+        let path_var = |env: &mut Self, specific: &'static str, generic: &'static str| {
+            env.pick(specific, generic).1.map(PathBuf::from)
+        };
+        let (certificate, client_certificate, client_key) = match signal {
+            Signal::Traces => (
+                path_var(
+                    self,
+                    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                ),
+                path_var(
+                    self,
+                    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                ),
+                path_var(
+                    self,
+                    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                ),
+            ),
+            Signal::Metrics => (
+                path_var(
+                    self,
+                    "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+                    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                ),
+                path_var(
+                    self,
+                    "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+                    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                ),
+                path_var(
+                    self,
+                    "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+                    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                ),
+            ),
+        };
+
+        OtlpConfig {
+            endpoint,
+            endpoint_configured,
+            protocol,
+            headers,
+            timeout,
+            gzip,
+            insecure,
+            certificate,
+            client_certificate,
+            client_key,
+        }
+    }
+
+    /// The per-signal variable if set, else the generic one, with the name of the one used.
+    fn pick(
+        &self,
+        specific: &'static str,
+        generic: &'static str,
+    ) -> (&'static str, Option<String>) {
+        match self.get(specific) {
+            Some(v) => (specific, Some(v)),
+            None => (generic, self.get(generic)),
+        }
+    }
+
+    fn batch(&mut self) -> BatchSettings {
+        let d = BatchSettings::default();
+        let max_queue_size = self.count("OTEL_BSP_MAX_QUEUE_SIZE", d.max_queue_size);
+        let mut max_export_batch_size =
+            self.count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", d.max_export_batch_size);
+        if max_export_batch_size > max_queue_size {
+            let value = max_export_batch_size.to_string();
+            let used = max_queue_size.to_string();
+            self.warn(
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                &value,
+                "is larger than OTEL_BSP_MAX_QUEUE_SIZE",
+                &used,
+            );
+            max_export_batch_size = max_queue_size;
+        }
+        BatchSettings {
+            schedule_delay: self.millis("OTEL_BSP_SCHEDULE_DELAY", d.schedule_delay),
+            export_timeout: self.millis("OTEL_BSP_EXPORT_TIMEOUT", d.export_timeout),
+            max_queue_size,
+            max_export_batch_size,
+        }
+    }
+
+    fn log_filter(&mut self) -> String {
+        if let Some(filter) = self.get("RUST_LOG") {
+            return filter;
+        }
+        let sdk = match self.get("OTEL_LOG_LEVEL") {
+            None => "warn".to_owned(),
+            Some(level) => match level.to_ascii_lowercase().as_str() {
+                l @ ("error" | "warn" | "info" | "debug" | "trace") => l.to_owned(),
+                "none" | "off" => "off".to_owned(),
+                _ => {
+                    self.warn("OTEL_LOG_LEVEL", &level, "is not a log level", "warn");
+                    "warn".to_owned()
+                }
+            },
+        };
+        format!("info,opentelemetry={sdk},opentelemetry_sdk={sdk},opentelemetry_otlp={sdk}")
+    }
+}
+
+/// "No limit" for durations read as `0`: long enough never to fire, short enough to add to an `Instant`.
+const NO_LIMIT: Duration = Duration::from_secs(3600);
+
+/// `k1=v1,k2=v2` with percent-encoded keys and values (the `OTEL_RESOURCE_ATTRIBUTES` and
+/// `OTEL_EXPORTER_OTLP_HEADERS` format). `None` when any pair is malformed.
+pub(crate) fn parse_pairs(raw: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for pair in raw.split(',') {
+        if pair.trim().is_empty() {
+            continue;
+        }
+        let (key, value) = pair.split_once('=')?;
+        let key = percent_decode(key.trim())?;
+        let value = percent_decode(value.trim())?;
+        if key.is_empty() {
+            return None;
+        }
+        out.push((key, value));
+    }
+    Some(out)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    fn warned(c: &Config, variable: &str) -> bool {
+        c.warnings.iter().any(|w| w.variable == variable)
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = config(&[]);
+        assert!(!c.sdk_disabled);
+        assert_eq!(c.service_name, None);
+        assert_eq!(
+            c.propagators,
+            [PropagatorKind::TraceContext, PropagatorKind::Baggage]
+        );
+        assert_eq!(c.sampler, SamplerKind::ParentBasedAlwaysOn);
+        assert_eq!(c.traces_exporter, None);
+        assert_eq!(c.traces.protocol, Protocol::HttpProtobuf);
+        assert_eq!(c.traces.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(c.metrics.endpoint, "http://localhost:4318/v1/metrics");
+        assert!(!c.traces.endpoint_configured);
+        assert_eq!(c.traces.timeout, Duration::from_secs(10));
+        assert_eq!(c.batch, BatchSettings::default());
+        assert_eq!(c.metric_export_interval, Duration::from_secs(60));
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let c = config(&[("OTEL_SERVICE_NAME", ""), ("OTEL_TRACES_SAMPLER", "  ")]);
+        assert_eq!(c.service_name, None);
+        assert_eq!(c.sampler, SamplerKind::ParentBasedAlwaysOn);
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn booleans_accept_only_true() {
+        assert!(config(&[("OTEL_SDK_DISABLED", "TRUE")]).sdk_disabled);
+        let c = config(&[("OTEL_SDK_DISABLED", "false")]);
+        assert!(!c.sdk_disabled && c.warnings.is_empty());
+        let c = config(&[("OTEL_SDK_DISABLED", "yes")]);
+        assert!(!c.sdk_disabled);
+        assert_eq!(c.warnings[0].variable, "OTEL_SDK_DISABLED");
+        assert_eq!(c.warnings[0].used, "false");
+    }
+
+    #[test]
+    fn resource_attributes_are_percent_decoded_or_discarded_whole() {
+        let c = config(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=prod,team=a%2Cb,note=x%3Dy",
+        )]);
+        assert_eq!(
+            c.resource_attributes,
+            [
+                ("deployment.environment.name".into(), "prod".into()),
+                ("team".into(), "a,b".into()),
+                ("note".into(), "x=y".into())
+            ]
+        );
+        let c = config(&[("OTEL_RESOURCE_ATTRIBUTES", "ok=1,broken,also=2")]);
+        assert!(c.resource_attributes.is_empty());
+        assert!(warned(&c, "OTEL_RESOURCE_ATTRIBUTES"));
+        let c = config(&[("OTEL_RESOURCE_ATTRIBUTES", "bad=%zz")]);
+        assert!(c.resource_attributes.is_empty());
+    }
+
+    #[test]
+    fn propagators_dedupe_skip_unknown_and_honour_none() {
+        let c = config(&[("OTEL_PROPAGATORS", "baggage, tracecontext,baggage,b3multi")]);
+        assert_eq!(
+            c.propagators,
+            [
+                PropagatorKind::Baggage,
+                PropagatorKind::TraceContext,
+                PropagatorKind::B3Multi
+            ]
+        );
+        let c = config(&[("OTEL_PROPAGATORS", "tracecontext,jaeger,carrier-pigeon")]);
+        assert_eq!(c.propagators, [PropagatorKind::TraceContext]);
+        assert_eq!(c.warnings.len(), 2);
+        assert_eq!(config(&[("OTEL_PROPAGATORS", "none")]).propagators, []);
+    }
+
+    #[test]
+    fn every_sampler_value_and_bad_arguments() {
+        let cases = [
+            ("always_on", SamplerKind::AlwaysOn),
+            ("ALWAYS_OFF", SamplerKind::AlwaysOff),
+            ("traceidratio", SamplerKind::TraceIdRatio(0.25)),
+            ("parentbased_always_on", SamplerKind::ParentBasedAlwaysOn),
+            ("parentbased_always_off", SamplerKind::ParentBasedAlwaysOff),
+            (
+                "parentbased_traceidratio",
+                SamplerKind::ParentBasedTraceIdRatio(0.25),
+            ),
+        ];
+        for (name, expected) in cases {
+            let c = config(&[
+                ("OTEL_TRACES_SAMPLER", name),
+                ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            ]);
+            assert_eq!(c.sampler, expected, "{name}");
+            assert!(c.warnings.is_empty());
+        }
+        for bad in ["1.5", "-0.1", "half"] {
+            let c = config(&[
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", bad),
+            ]);
+            assert_eq!(c.sampler, SamplerKind::TraceIdRatio(1.0));
+            assert!(warned(&c, "OTEL_TRACES_SAMPLER_ARG"));
+        }
+        let c = config(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]);
+        assert_eq!(c.sampler, SamplerKind::ParentBasedAlwaysOn);
+        assert!(warned(&c, "OTEL_TRACES_SAMPLER"));
+        // The argument alone selects nothing.
+        let c = config(&[("OTEL_TRACES_SAMPLER_ARG", "0.1")]);
+        assert_eq!(c.sampler, SamplerKind::ParentBasedAlwaysOn);
+    }
+
+    #[test]
+    fn exporters_lists() {
+        let c = config(&[("OTEL_TRACES_EXPORTER", "otlp,console,otlp")]);
+        assert_eq!(
+            c.traces_exporter,
+            Some(vec![ExporterKind::Otlp, ExporterKind::Console])
+        );
+        assert_eq!(
+            config(&[("OTEL_TRACES_EXPORTER", "none")]).traces_exporter,
+            Some(vec![])
+        );
+        let c = config(&[("OTEL_TRACES_EXPORTER", "zipkin")]);
+        assert_eq!(c.traces_exporter, Some(vec![]));
+        assert!(warned(&c, "OTEL_TRACES_EXPORTER"));
+        let c = config(&[("OTEL_METRICS_EXPORTER", "console")]);
+        assert!(warned(&c, "OTEL_METRICS_EXPORTER"));
+    }
+
+    #[test]
+    fn otlp_endpoints_follow_the_base_and_as_is_rules() {
+        let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/mycollector/")]);
+        assert_eq!(c.traces.endpoint, "http://c:4318/mycollector/v1/traces");
+        assert_eq!(c.metrics.endpoint, "http://c:4318/mycollector/v1/metrics");
+        assert!(c.traces.endpoint_configured);
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:9999/custom"),
+        ]);
+        assert_eq!(c.traces.endpoint, "http://t:9999/custom");
+        assert_eq!(c.metrics.endpoint, "http://c:4318/v1/metrics");
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+        ]);
+        assert_eq!(c.traces.protocol, Protocol::Grpc);
+        assert_eq!(c.traces.endpoint, "http://c:4317");
+        assert_eq!(c.metrics.protocol, Protocol::HttpProtobuf);
+        let c = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+        assert_eq!(c.traces.protocol, Protocol::HttpProtobuf);
+        assert!(warned(&c, "OTEL_EXPORTER_OTLP_PROTOCOL"));
+    }
+
+    #[test]
+    fn otlp_headers_timeout_compression() {
+        let c = config(&[
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "api-key=s3cret,x-tenant=a%20b",
+            ),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "-5"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "zstd"),
+        ]);
+        assert_eq!(
+            c.traces.headers,
+            [
+                ("api-key".into(), "s3cret".into()),
+                ("x-tenant".into(), "a b".into())
+            ]
+        );
+        assert_eq!(c.traces.timeout, Duration::from_millis(2500));
+        assert_eq!(c.metrics.timeout, Duration::from_secs(10));
+        assert!(warned(&c, "OTEL_EXPORTER_OTLP_TIMEOUT"));
+        assert!(c.traces.gzip);
+        assert!(!c.metrics.gzip);
+        assert!(warned(&c, "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"));
+        let c = config(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")]);
+        assert_eq!(c.traces.timeout, NO_LIMIT);
+    }
+
+    #[test]
+    fn malformed_headers_never_print_their_value() {
+        let c = config(&[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization-Bearer-topsecret",
+        )]);
+        assert!(c.traces.headers.is_empty());
+        let w = c
+            .warnings
+            .iter()
+            .find(|w| w.variable == "OTEL_EXPORTER_OTLP_HEADERS")
+            .expect("a warning");
+        assert!(!w.to_string().contains("topsecret"), "{w}");
+    }
+
+    #[test]
+    fn batch_settings_and_their_invalid_values() {
+        let c = config(&[
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "abc"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "64"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "128"),
+        ]);
+        assert_eq!(c.batch.schedule_delay, Duration::from_millis(100));
+        assert_eq!(c.batch.export_timeout, Duration::from_secs(30));
+        assert_eq!(c.batch.max_queue_size, 64);
+        assert_eq!(c.batch.max_export_batch_size, 64);
+        assert!(warned(&c, "OTEL_BSP_EXPORT_TIMEOUT"));
+        assert!(warned(&c, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"));
+        let c = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")]);
+        assert_eq!(c.batch.max_queue_size, 2048);
+        assert!(warned(&c, "OTEL_BSP_MAX_QUEUE_SIZE"));
+    }
+
+    #[test]
+    fn log_settings() {
+        let c = config(&[
+            ("TRACEWIRE_LOG_FORMAT", "JSON"),
+            ("OTEL_LOG_LEVEL", "debug"),
+        ]);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(c.log_filter.contains("opentelemetry_sdk=debug"));
+        let c = config(&[("RUST_LOG", "checkout=trace"), ("OTEL_LOG_LEVEL", "loud")]);
+        assert_eq!(c.log_filter, "checkout=trace");
+        let c = config(&[("TRACEWIRE_LOG_FORMAT", "xml"), ("OTEL_LOG_LEVEL", "loud")]);
+        assert!(warned(&c, "TRACEWIRE_LOG_FORMAT") && warned(&c, "OTEL_LOG_LEVEL"));
+    }
+}

@@ -1,0 +1,281 @@
+//! OTLP exporters from [`OtlpConfig`], and the counts that show whether export keeps up.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+
+use crate::env::{OtlpConfig, Protocol};
+
+/// Why an exporter could not be built (the application goes on without exporting).
+#[derive(Debug)]
+pub struct ExportSetupError(pub(crate) String);
+
+impl fmt::Display for ExportSetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExportSetupError {}
+
+fn tls_note(config: &OtlpConfig) -> Option<ExportSetupError> {
+    let configured = config.certificate.is_some()
+        || config.client_certificate.is_some()
+        || config.client_key.is_some();
+    configured.then(|| {
+        ExportSetupError(
+            "OTEL_EXPORTER_OTLP_*CERTIFICATE/CLIENT_KEY are not supported yet; \
+             use an https:// endpoint with publicly trusted roots"
+                .to_owned(),
+        )
+    })
+}
+
+/// The OTLP span exporter for `config`.
+pub(crate) fn span_exporter(
+    config: &OtlpConfig,
+) -> Result<opentelemetry_otlp::SpanExporter, ExportSetupError> {
+    if let Some(e) = tls_note(config) {
+        return Err(e);
+    }
+    let built = match config.protocol {
+        #[cfg(feature = "otlp-grpc")]
+        Protocol::Grpc => {
+            use opentelemetry_otlp::WithTonicConfig;
+            let metadata = tonic_metadata(&config.headers);
+            let mut builder = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(config.endpoint.clone())
+                .with_timeout(config.timeout)
+                .with_metadata(metadata);
+            if config.gzip {
+                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
+            builder.build()
+        }
+        #[cfg(feature = "otlp-http")]
+        Protocol::HttpProtobuf => {
+            use opentelemetry_otlp::WithHttpConfig;
+            let mut builder = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_endpoint(config.endpoint.clone())
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_timeout(config.timeout)
+                .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>());
+            if config.gzip {
+                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
+            builder.build()
+        }
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(ExportSetupError(format!(
+                "OTLP over {} needs tracewire's `{}` feature",
+                other.name(),
+                match other {
+                    Protocol::Grpc => "otlp-grpc",
+                    Protocol::HttpProtobuf => "otlp-http",
+                }
+            )));
+        }
+    };
+    built.map_err(|e| ExportSetupError(format!("OTLP span exporter: {e}")))
+}
+
+/// The OTLP metric exporter for `config`.
+pub(crate) fn metric_exporter(
+    config: &OtlpConfig,
+) -> Result<opentelemetry_otlp::MetricExporter, ExportSetupError> {
+    if let Some(e) = tls_note(config) {
+        return Err(e);
+    }
+    let built = match config.protocol {
+        #[cfg(feature = "otlp-grpc")]
+        Protocol::Grpc => {
+            use opentelemetry_otlp::WithTonicConfig;
+            let mut builder = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(config.endpoint.clone())
+                .with_timeout(config.timeout)
+                .with_metadata(tonic_metadata(&config.headers));
+            if config.gzip {
+                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
+            builder.build()
+        }
+        #[cfg(feature = "otlp-http")]
+        Protocol::HttpProtobuf => {
+            use opentelemetry_otlp::WithHttpConfig;
+            let mut builder = opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_endpoint(config.endpoint.clone())
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_timeout(config.timeout)
+                .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>());
+            if config.gzip {
+                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
+            builder.build()
+        }
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(ExportSetupError(format!(
+                "OTLP over {} is not compiled in",
+                other.name()
+            )));
+        }
+    };
+    built.map_err(|e| ExportSetupError(format!("OTLP metric exporter: {e}")))
+}
+
+#[cfg(feature = "otlp-grpc")]
+fn tonic_metadata(
+    headers: &[(String, String)],
+) -> opentelemetry_otlp::tonic_types::metadata::MetadataMap {
+    let mut map = http::HeaderMap::new();
+    for (key, value) in headers {
+        // Invalid names or values are skipped: a typo in a header must not stop export.
+        if let (Ok(key), Ok(value)) = (
+            http::HeaderName::from_bytes(key.to_ascii_lowercase().as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            map.insert(key, value);
+        }
+    }
+    opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(map)
+}
+
+/// How many sampled spans ended, how many were exported, how many failed; the rest were dropped
+/// (the batch queue was full) or are still queued. Cheap to clone; read it while the app runs.
+///
+/// ```
+/// let stats = tracewire::ExportStats::default();
+/// assert_eq!(stats.dropped_or_queued(), 0);
+/// ```
+#[derive(Clone, Default)]
+pub struct ExportStats(Arc<Counts>);
+
+#[derive(Default)]
+struct Counts {
+    ended: AtomicU64,
+    exported: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl fmt::Debug for ExportStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExportStats")
+            .field("ended", &self.ended())
+            .field("exported", &self.exported())
+            .field("failed", &self.failed())
+            .finish()
+    }
+}
+
+impl fmt::Display for ExportStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} spans ended, {} exported, {} failed to export, {} dropped or still queued",
+            self.ended(),
+            self.exported(),
+            self.failed(),
+            self.dropped_or_queued()
+        )
+    }
+}
+
+impl ExportStats {
+    /// Sampled spans handed to the export pipeline.
+    pub fn ended(&self) -> u64 {
+        self.0.ended.load(Ordering::Relaxed)
+    }
+    /// Spans the collector accepted.
+    pub fn exported(&self) -> u64 {
+        self.0.exported.load(Ordering::Relaxed)
+    }
+    /// Spans in exports that failed (collector down, timeout, rejected).
+    pub fn failed(&self) -> u64 {
+        self.0.failed.load(Ordering::Relaxed)
+    }
+    /// Spans neither exported nor failed: dropped because the queue was full, or still queued.
+    /// After shutdown, all of them were dropped.
+    pub fn dropped_or_queued(&self) -> u64 {
+        self.ended()
+            .saturating_sub(self.exported())
+            .saturating_sub(self.failed())
+    }
+}
+
+/// Counts sampled spans on their way into the exporting processor.
+#[derive(Debug)]
+pub(crate) struct CountEnded<P> {
+    pub(crate) inner: P,
+    pub(crate) stats: ExportStats,
+}
+
+impl<P: SpanProcessor> SpanProcessor for CountEnded<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.stats.0.ended.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Counts what the exporter it wraps delivers.
+#[derive(Debug)]
+pub(crate) struct CountExported<E> {
+    pub(crate) inner: E,
+    pub(crate) stats: ExportStats,
+}
+
+impl<E: SpanExporter> SpanExporter for CountExported<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len() as u64;
+        let result = self.inner.export(batch).await;
+        let counter = if result.is_ok() {
+            &self.stats.0.exported
+        } else {
+            &self.stats.0.failed
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
