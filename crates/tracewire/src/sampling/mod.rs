@@ -21,7 +21,7 @@ pub use rules::{RuleSampler, RuleSamplerBuilder};
 pub use tail::{TailSampler, TailSampling, TailStats};
 
 use opentelemetry::Context;
-use opentelemetry::trace::{TraceContextExt, TraceId, TraceState};
+use opentelemetry::trace::{TraceContextExt, TraceId};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult};
 
 /// A decision carrying the parent's `tracestate` on, as samplers must.
@@ -31,7 +31,7 @@ pub(crate) fn decide(decision: SamplingDecision, parent: Option<&Context>) -> Sa
         attributes: Vec::new(),
         trace_state: parent
             .map(|cx| cx.span().span_context().trace_state().clone())
-            .unwrap_or_else(TraceState::default),
+            .unwrap_or_default(),
     }
 }
 

@@ -102,7 +102,7 @@ impl RuleSampler {
             if self.rules.debug_baggage.iter().any(|k| {
                 baggage
                     .get(k.as_str())
-                    .is_some_and(|v| is_truthy(v.as_str().as_ref()))
+                    .is_some_and(|v| is_truthy(v.as_str()))
             }) {
                 return true;
             }
