@@ -290,7 +290,13 @@ impl Builder {
             let resource = self.resource(&service_name);
             let sampler: Box<dyn ShouldSample> = match self.sampler.take() {
                 Some(s) => {
-                    sampler_description = format!("{s:?}");
+                    // The type name only: a rule list in the start-up line would drown the rest.
+                    let debug = format!("{s:?}");
+                    sampler_description = debug
+                        .split([' ', '{', '('])
+                        .next()
+                        .unwrap_or("custom")
+                        .to_owned();
                     s
                 }
                 None => {
