@@ -168,6 +168,28 @@ pub fn self_times(spans: &[WaterfallSpan]) -> HashMap<u64, Duration> {
         .collect()
 }
 
+/// Each drawn child's parent id.
+fn parent_map(tree: &Tree<'_>) -> HashMap<u64, u64> {
+    tree.children
+        .iter()
+        .flat_map(|(parent, kids)| kids.iter().map(move |k| (k.span_id, *parent)))
+        .collect()
+}
+
+/// How deep `span` sits under its root.
+fn depth_of(parents: &HashMap<u64, u64>, span: &WaterfallSpan) -> usize {
+    let mut depth = 0;
+    let mut id = span.span_id;
+    while let Some(parent) = parents.get(&id) {
+        depth += 1;
+        id = *parent;
+        if depth > parents.len() {
+            break;
+        }
+    }
+    depth
+}
+
 /// Renders every trace in `spans`, in order of first start, with bars `width` characters wide.
 /// A span whose parent is not among `spans` is drawn as a root of its trace.
 ///
@@ -224,7 +246,14 @@ fn render_trace(out: &mut String, trace_id: u128, spans: &[WaterfallSpan], width
             n => format!(", {n} with errors"),
         }
     );
-    let name_width = 46;
+    // Names share one column, as wide as the longest label (within reason), so bars line up.
+    let parents = parent_map(&tree);
+    let name_width = spans
+        .iter()
+        .map(|s| s.name.chars().count() + 2 * depth_of(&parents, s) + s.kind.len() + 4)
+        .max()
+        .unwrap_or(0)
+        .clamp(30, 100);
     let mut stack: Vec<(&WaterfallSpan, usize)> =
         tree.roots.iter().rev().map(|s| (*s, 0)).collect();
     let mut seen = HashSet::new();

@@ -68,7 +68,7 @@ impl ConsoleWaterfall {
     }
 
     fn print(&self, spans: &[SpanData], complete: bool) {
-        let converted: Vec<WaterfallSpan> = spans.iter().map(to_waterfall).collect();
+        let converted: Vec<WaterfallSpan> = spans.iter().map(waterfall_span).collect();
         let mut text = String::new();
         if let Some(service) = &self.service {
             text.push_str(&format!("── {service} "));
@@ -93,8 +93,20 @@ impl ConsoleWaterfall {
     }
 }
 
-/// The renderer's view of an SDK span.
-pub(crate) fn to_waterfall(span: &SpanData) -> WaterfallSpan {
+/// The waterfall renderer's view of an SDK span (for drawing spans you collected yourself with
+/// [`tracewire_core::waterfall::render`]).
+///
+/// ```
+/// use opentelemetry::trace::{Tracer, TracerProvider};
+/// use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+/// let exporter = InMemorySpanExporter::default();
+/// let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+/// provider.tracer("docs").in_span("work", |_| {});
+/// let spans = exporter.get_finished_spans().unwrap_or_default();
+/// let drawn: Vec<_> = spans.iter().map(tracewire::waterfall_span).collect();
+/// assert!(tracewire_core::waterfall::render(&drawn, 20).contains("work [internal]"));
+/// ```
+pub fn waterfall_span(span: &SpanData) -> WaterfallSpan {
     WaterfallSpan {
         trace_id: u128::from_be_bytes(span.span_context.trace_id().to_bytes()),
         span_id: u64::from_be_bytes(span.span_context.span_id().to_bytes()),

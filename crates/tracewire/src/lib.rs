@@ -64,13 +64,13 @@ use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, ShouldSample,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, ShouldSample, SpanProcessor,
 };
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-pub use console::ConsoleWaterfall;
+pub use console::{ConsoleWaterfall, waterfall_span};
 pub use env::{Config, ConfigWarning};
 pub use export::{ExportSetupError, ExportStats};
 
@@ -123,6 +123,7 @@ pub struct Builder {
     otlp: Option<bool>,
     subscriber: bool,
     shutdown_timeout: Duration,
+    processors: Vec<Box<dyn SpanProcessor>>,
 }
 
 impl Builder {
@@ -144,6 +145,7 @@ impl Builder {
             otlp: None,
             subscriber: true,
             shutdown_timeout: Duration::from_secs(5),
+            processors: Vec::new(),
         }
     }
 
@@ -193,6 +195,13 @@ impl Builder {
     /// `tracing_opentelemetry::layer()` to it to connect its spans).
     pub fn without_subscriber(mut self) -> Self {
         self.subscriber = false;
+        self
+    }
+
+    /// An extra span processor, after the exporting ones (it sees every recorded span, before any
+    /// tail sampling).
+    pub fn with_span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
+        self.processors.push(Box::new(processor));
         self
     }
 
@@ -352,6 +361,9 @@ impl Builder {
                     _ => builder = builder.with_span_processor(console),
                 }
             }
+            for processor in std::mem::take(&mut self.processors) {
+                builder = builder.with_span_processor(BoxedProcessor(processor));
+            }
             tracer_provider = Some(builder.build());
 
             if self.metrics_otlp() {
@@ -446,6 +458,27 @@ impl Builder {
         };
         telemetry.runtime = runtime;
         telemetry.install()
+    }
+}
+
+#[derive(Debug)]
+struct BoxedProcessor(Box<dyn SpanProcessor>);
+
+impl SpanProcessor for BoxedProcessor {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+        self.0.on_start(span, cx);
+    }
+    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+        self.0.on_end(span);
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
     }
 }
 

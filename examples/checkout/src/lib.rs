@@ -1,0 +1,943 @@
+//! The checkout demo: every tracewire boundary in one small system, each service with its own
+//! `service.name`, one trace per checkout.
+//!
+//! ```text
+//! client ─HTTP─▶ api-gateway ─HTTP─▶ order-service ─SQL──▶ inventory (SQLite or PostgreSQL)
+//!                                         │ ─HTTP─▶ payment-service ─HTTP─▶ payment API (slow, external)
+//!                                         │ ─Kafka "orders"──────▶ fulfillment worker ─SQL─▶ shipments
+//!                                         └ ─RabbitMQ "emails"───▶ email worker
+//! ```
+//!
+//! [`Demo::start`] brings everything up in this process on 127.0.0.1; [`Demo::checkout`] places one
+//! order and returns its trace once the workers are done.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use opentelemetry::Context;
+use opentelemetry::trace::Status;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::FutureRecord;
+use reqwest_middleware::ClientWithMiddleware;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tracewire_core::span::Instrumentation;
+use tracewire_core::waterfall::{self, WaterfallSpan};
+use tracewire_sqlx::TracedPool;
+
+/// Where the demo's parts live. `None` means the embedded default.
+#[derive(Clone, Debug, Default)]
+pub struct DemoConfig {
+    /// `CHECKOUT_DATABASE_URL`: a `postgres://` URL; default an in-memory SQLite database.
+    pub database_url: Option<String>,
+    /// `CHECKOUT_KAFKA_BROKERS`: bootstrap servers (tansu, Kafka); default librdkafka's mock cluster.
+    pub kafka_brokers: Option<String>,
+    /// `CHECKOUT_AMQP_URL`: RabbitMQ; default `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub amqp_url: Option<String>,
+    /// Export each service's spans over OTLP as configured by the `OTEL_*` variables (through
+    /// `tracewire::Builder`), in addition to keeping them for [`Demo::checkout`]'s result.
+    pub otlp: bool,
+}
+
+impl DemoConfig {
+    /// From the `CHECKOUT_*` variables; OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces one) is set.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        DemoConfig {
+            database_url: var("CHECKOUT_DATABASE_URL"),
+            kafka_brokers: var("CHECKOUT_KAFKA_BROKERS"),
+            amqp_url: var("CHECKOUT_AMQP_URL"),
+            otlp: var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+                || var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
+        }
+    }
+}
+
+/// A demo that could not start.
+#[derive(Debug)]
+pub struct DemoError(String);
+
+impl std::fmt::Display for DemoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DemoError {}
+
+fn fail(what: &str) -> impl FnOnce(String) -> DemoError + '_ {
+    move |e| DemoError(format!("{what}: {e}"))
+}
+
+/// A finished span with the service that made it.
+#[derive(Clone, Debug)]
+pub struct DemoSpan {
+    /// `service.name` of the service that made it.
+    pub service: &'static str,
+    /// The span.
+    pub span: SpanData,
+}
+
+impl DemoSpan {
+    /// Whether its status is Error.
+    pub fn is_error(&self) -> bool {
+        matches!(self.span.status, Status::Error { .. })
+    }
+}
+
+/// Keeps every finished span of every service, for the result of [`Demo::checkout`].
+#[derive(Clone, Debug, Default)]
+struct Sink(Arc<Mutex<Vec<DemoSpan>>>);
+
+#[derive(Debug)]
+struct SinkProcessor {
+    service: &'static str,
+    sink: Sink,
+}
+
+impl SpanProcessor for SinkProcessor {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+    fn on_end(&self, span: SpanData) {
+        if let Ok(mut spans) = self.sink.0.lock() {
+            spans.push(DemoSpan {
+                service: self.service,
+                span,
+            });
+        }
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// One service's telemetry, set up by tracewire from the `OTEL_*` variables under the service's own
+/// name: OTLP export when asked for, and always the demo's sink.
+struct ServiceTelemetry {
+    telemetry: tracewire::Telemetry,
+}
+
+impl ServiceTelemetry {
+    fn new(service: &'static str, sink: &Sink, otlp: bool) -> Self {
+        let telemetry = tracewire::Builder::from_env()
+            .service_name(service)
+            .otlp(otlp)
+            .console(false)
+            .without_subscriber()
+            .with_span_processor(SinkProcessor {
+                service,
+                sink: sink.clone(),
+            })
+            .build();
+        ServiceTelemetry { telemetry }
+    }
+
+    fn instrumentation(&self, library: &'static str) -> Instrumentation {
+        match self.telemetry.tracer_provider() {
+            Some(provider) => Instrumentation::with_provider(provider, library),
+            None => Instrumentation::global(library),
+        }
+    }
+
+    fn shutdown(&self) {
+        if let Some(provider) = self.telemetry.tracer_provider() {
+            let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+/// The demo's database: SQLite by default, PostgreSQL when asked. The same SQL runs on both.
+#[derive(Clone, Debug)]
+enum Database {
+    Sqlite(TracedPool<sqlx::Sqlite>),
+    Postgres(TracedPool<sqlx::Postgres>),
+}
+
+const SCHEMA: [&str; 4] = [
+    "CREATE TABLE IF NOT EXISTS inventory (item TEXT PRIMARY KEY, stock INTEGER NOT NULL, price_cents INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, item TEXT NOT NULL, quantity INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS shipments (order_id TEXT PRIMARY KEY)",
+    "DELETE FROM inventory",
+];
+
+impl Database {
+    async fn connect(url: Option<&str>, telemetry: &ServiceTelemetry) -> Result<Self, DemoError> {
+        let instrumentation = telemetry.instrumentation("tracewire-sqlx");
+        let db = match url {
+            Some(url) if url.starts_with("postgres") => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(4)
+                    .connect(url)
+                    .await
+                    .map_err(|e| DemoError(format!("PostgreSQL at {url}: {e}")))?;
+                Database::Postgres(
+                    TracedPool::builder(pool)
+                        .instrumentation(instrumentation)
+                        .build()
+                        .await,
+                )
+            }
+            Some(other) => return Err(DemoError(format!("unsupported database URL {other}"))),
+            None => {
+                // One connection: every query must see the same in-memory database.
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect("sqlite::memory:")
+                    .await
+                    .map_err(|e| DemoError(format!("SQLite: {e}")))?;
+                Database::Sqlite(
+                    TracedPool::builder(pool)
+                        .instrumentation(instrumentation)
+                        .build()
+                        .await,
+                )
+            }
+        };
+        for statement in SCHEMA {
+            db.execute(statement, &[]).await.map_err(fail("schema"))?;
+        }
+        for (item, stock, price) in [("espresso-machine", 5, 24_900), ("grinder", 12, 9_900)] {
+            db.execute(
+                "INSERT INTO inventory (item, stock, price_cents) VALUES ($1, $2, $3)",
+                &[Arg::Text(item), Arg::Int(stock), Arg::Int(price)],
+            )
+            .await
+            .map_err(fail("seed"))?;
+        }
+        Ok(db)
+    }
+
+    /// The same pool (the same database, even in memory) traced as another service.
+    async fn for_service(&self, telemetry: &ServiceTelemetry) -> Database {
+        let instrumentation = telemetry.instrumentation("tracewire-sqlx");
+        match self {
+            Database::Sqlite(pool) => Database::Sqlite(
+                TracedPool::builder((**pool).clone())
+                    .instrumentation(instrumentation)
+                    .build()
+                    .await,
+            ),
+            Database::Postgres(pool) => Database::Postgres(
+                TracedPool::builder((**pool).clone())
+                    .instrumentation(instrumentation)
+                    .build()
+                    .await,
+            ),
+        }
+    }
+
+    fn system(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgresql",
+        }
+    }
+
+    async fn execute(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<(), String> {
+        match self {
+            Database::Sqlite(pool) => {
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = match arg {
+                        Arg::Text(t) => query.bind(t.to_string()),
+                        Arg::Int(i) => query.bind(*i),
+                    };
+                }
+                query
+                    .execute(pool)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+            Database::Postgres(pool) => {
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = match arg {
+                        Arg::Text(t) => query.bind(t.to_string()),
+                        Arg::Int(i) => query.bind(*i),
+                    };
+                }
+                query
+                    .execute(pool)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Stock and unit price of `item`.
+    async fn inventory(&self, item: &str) -> Result<Option<(i64, i64)>, String> {
+        let sql = "SELECT stock, price_cents FROM inventory WHERE item = $1";
+        match self {
+            Database::Sqlite(pool) => sqlx::query_as::<_, (i64, i64)>(sql)
+                .bind(item.to_owned())
+                .fetch_optional(pool)
+                .await
+                .map_err(|e| e.to_string()),
+            Database::Postgres(pool) => sqlx::query_as::<_, (i32, i32)>(sql)
+                .bind(item.to_owned())
+                .fetch_optional(pool)
+                .await
+                .map(|row| row.map(|(s, p)| (i64::from(s), i64::from(p))))
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+enum Arg<'a> {
+    Text(&'a str),
+    Int(i32),
+}
+
+/// What a client sends to the gateway.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckoutRequest {
+    /// Item to buy.
+    pub item: String,
+    /// How many.
+    pub quantity: i32,
+    /// Card number; `4000-0000-0000-0002` is declined by the payment API.
+    pub card: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PaymentRequest {
+    order_id: String,
+    amount_cents: i64,
+    card: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OrderPlaced {
+    order_id: String,
+    item: String,
+    quantity: i32,
+}
+
+/// The card number the payment API declines.
+pub const DECLINED_CARD: &str = "4000-0000-0000-0002";
+
+/// How long the external payment API takes: the bottleneck the trace should show.
+pub const PAYMENT_API_DELAY: Duration = Duration::from_millis(150);
+
+fn traced_client(telemetry: &ServiceTelemetry) -> ClientWithMiddleware {
+    reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(
+            tracewire_reqwest::HttpClientMiddleware::new()
+                .with_instrumentation(telemetry.instrumentation("tracewire-reqwest")),
+        )
+        .build()
+}
+
+fn server_layer(telemetry: &ServiceTelemetry) -> tracewire_http::HttpServerLayer {
+    tracewire_http::HttpServerLayer::new()
+        .with_instrumentation(telemetry.instrumentation("tracewire-http"))
+}
+
+async fn serve(app: Router) -> Result<SocketAddr, DemoError> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| DemoError(format!("bind: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| DemoError(format!("bind: {e}")))?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(addr)
+}
+
+/// The external payment API: slow, and declines one card.
+async fn payment_api(Json(payment): Json<PaymentRequest>) -> (StatusCode, &'static str) {
+    tokio::time::sleep(PAYMENT_API_DELAY).await;
+    if payment.card == DECLINED_CARD {
+        (StatusCode::PAYMENT_REQUIRED, "card declined")
+    } else {
+        (StatusCode::OK, "approved")
+    }
+}
+
+#[derive(Clone)]
+struct PaymentService {
+    client: ClientWithMiddleware,
+    api: SocketAddr,
+}
+
+async fn payment_service(
+    State(service): State<PaymentService>,
+    Json(payment): Json<PaymentRequest>,
+) -> (StatusCode, String) {
+    match service
+        .client
+        .post(format!("http://{}/v1/charges", service.api))
+        .json(&payment)
+        .send()
+        .await
+    {
+        Ok(response) if response.status().is_success() => (StatusCode::OK, "paid".into()),
+        Ok(response) => (
+            StatusCode::PAYMENT_REQUIRED,
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
+    }
+}
+
+#[derive(Clone)]
+struct OrderService {
+    db: Database,
+    client: ClientWithMiddleware,
+    payments: SocketAddr,
+    kafka: tracewire_kafka::TracedProducer,
+    rabbit: Option<(tracewire_lapin::TracedChannel, String)>,
+    run: Arc<str>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+}
+
+async fn order_service(
+    State(service): State<OrderService>,
+    Json(order): Json<CheckoutRequest>,
+) -> (StatusCode, String) {
+    let (stock, price) = match service.db.inventory(&order.item).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such item".into()),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    if stock < i64::from(order.quantity) {
+        return (StatusCode::CONFLICT, "out of stock".into());
+    }
+    let order_id = format!(
+        "o-{}-{}",
+        service.run,
+        service
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let payment = PaymentRequest {
+        order_id: order_id.clone(),
+        amount_cents: price * i64::from(order.quantity),
+        card: order.card.clone(),
+    };
+    match service
+        .client
+        .post(format!("http://{}/payments", service.payments))
+        .json(&payment)
+        .send()
+        .await
+    {
+        Ok(response) if response.status().is_success() => {}
+        Ok(response) => {
+            let status = response.status();
+            return (
+                StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+                response.text().await.unwrap_or_default(),
+            );
+        }
+        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()),
+    }
+    if let Err(e) = service
+        .db
+        .execute(
+            "INSERT INTO orders (id, item, quantity) VALUES ($1, $2, $3)",
+            &[
+                Arg::Text(&order_id),
+                Arg::Text(&order.item),
+                Arg::Int(order.quantity),
+            ],
+        )
+        .await
+    {
+        return (StatusCode::INTERNAL_SERVER_ERROR, e);
+    }
+    let event = OrderPlaced {
+        order_id: order_id.clone(),
+        item: order.item.clone(),
+        quantity: order.quantity,
+    };
+    let payload = serde_json::to_vec(&event).unwrap_or_default();
+    if let Err((e, _)) = service
+        .kafka
+        .send(
+            FutureRecord::to("orders").key(&order_id).payload(&payload),
+            Duration::from_secs(5),
+        )
+        .await
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("kafka: {e}"));
+    }
+    if let Some((channel, queue)) = &service.rabbit {
+        let _ = channel
+            .basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                BasicPublishOptions::default(),
+                &payload,
+                lapin::BasicProperties::default(),
+            )
+            .await;
+    }
+    (StatusCode::CREATED, order_id)
+}
+
+#[derive(Clone)]
+struct Gateway {
+    client: ClientWithMiddleware,
+    orders: SocketAddr,
+}
+
+async fn gateway(
+    State(gateway): State<Gateway>,
+    Json(order): Json<CheckoutRequest>,
+) -> (StatusCode, String) {
+    match gateway
+        .client
+        .post(format!("http://{}/orders", gateway.orders))
+        .json(&order)
+        .send()
+        .await
+    {
+        Ok(response) => (
+            StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
+    }
+}
+
+async fn connect_rabbit(url: &str) -> Option<tracewire_lapin::TracedConnection> {
+    match tokio::time::timeout(
+        Duration::from_secs(3),
+        tracewire_lapin::connect(url, Default::default()),
+    )
+    .await
+    {
+        Ok(Ok(connection)) => Some(connection),
+        Ok(Err(e)) => {
+            eprintln!(
+                "checkout demo: RabbitMQ not reachable at {url} ({e}); running without the email worker"
+            );
+            None
+        }
+        Err(_) => {
+            eprintln!(
+                "checkout demo: RabbitMQ at {url} did not answer in 3 s; running without the email worker"
+            );
+            None
+        }
+    }
+}
+
+/// A worker finished its part of an order.
+#[derive(Debug)]
+struct Done {
+    order_id: String,
+    worker: &'static str,
+}
+
+/// The outcome of one checkout, with its whole trace.
+#[derive(Debug)]
+pub struct Checkout {
+    /// The gateway's HTTP status (201 placed, 402 declined).
+    pub status: u16,
+    /// The order id, or the error text.
+    pub body: String,
+    /// The trace id the client started.
+    pub trace_id: opentelemetry::trace::TraceId,
+    /// Every span of the trace, from every service, in end order.
+    pub spans: Vec<DemoSpan>,
+}
+
+impl Checkout {
+    /// The spans named `name`.
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a DemoSpan> + 'a {
+        self.spans.iter().filter(move |s| s.span.name == name)
+    }
+
+    /// The trace as a text waterfall, spans named `service: span`.
+    pub fn waterfall(&self) -> String {
+        let spans: Vec<WaterfallSpan> = self
+            .spans
+            .iter()
+            .map(|s| {
+                let mut w = tracewire::waterfall_span(&s.span);
+                w.name = format!("{}: {}", s.service, s.span.name);
+                w
+            })
+            .collect();
+        waterfall::render(&spans, 40)
+    }
+}
+
+/// The running demo.
+pub struct Demo {
+    gateway: SocketAddr,
+    sink: Sink,
+    done: tokio::sync::Mutex<mpsc::UnboundedReceiver<Done>>,
+    services: Vec<ServiceTelemetry>,
+    rabbit: bool,
+    _connections: Vec<tracewire_lapin::TracedConnection>,
+    database: &'static str,
+    kafka: String,
+    _cluster: Option<MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("gateway", &self.gateway)
+            .field("database", &self.database)
+            .field("kafka", &self.kafka)
+            .field("rabbit", &self.rabbit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Demo {
+    /// Starts every service and worker on 127.0.0.1. Fails if the database or Kafka cannot be reached;
+    /// runs without the email worker (and says so on stderr) if RabbitMQ cannot.
+    pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
+        tracewire_core::propagation::install();
+        let sink = Sink::default();
+        let telemetry = |name| ServiceTelemetry::new(name, &sink, config.otlp);
+        let (gateway_t, orders_t, payments_t, api_t, fulfillment_t, email_t) = (
+            telemetry("api-gateway"),
+            telemetry("order-service"),
+            telemetry("payment-service"),
+            telemetry("payment-api"),
+            telemetry("fulfillment-worker"),
+            telemetry("email-worker"),
+        );
+        let run = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or_default()
+        );
+
+        // Kafka: the given brokers, or librdkafka's mock cluster in this process.
+        let mut cluster = None;
+        let brokers = match &config.kafka_brokers {
+            Some(brokers) => brokers.clone(),
+            None => {
+                let mock =
+                    MockCluster::new(1).map_err(|e| DemoError(format!("mock cluster: {e}")))?;
+                mock.create_topic("orders", 1, 1)
+                    .map_err(|e| DemoError(format!("mock topic: {e}")))?;
+                let brokers = mock.bootstrap_servers();
+                cluster = Some(mock);
+                brokers
+            }
+        };
+        let producer: rdkafka::producer::FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("message.timeout.ms", "5000")
+            .create()
+            .map_err(|e| DemoError(format!("Kafka producer: {e}")))?;
+        let producer = tracewire_kafka::TracedProducer::new(producer)
+            .with_instrumentation(orders_t.instrumentation("tracewire-kafka"));
+
+        // RabbitMQ, if reachable.
+        let amqp_url = config
+            .amqp_url
+            .clone()
+            .unwrap_or_else(|| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned());
+        let email_queue = format!("checkout.emails.{run}");
+        let rabbit = connect_rabbit(&amqp_url).await;
+        let db = Database::connect(config.database_url.as_deref(), &orders_t).await?;
+        let fulfillment_db = db.for_service(&fulfillment_t).await;
+        let database = db.system();
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let mut tasks = Vec::new();
+
+        // Fulfillment: consumes OrderPlaced, records the shipment.
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", format!("fulfillment-{run}"))
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .map_err(|e| DemoError(format!("Kafka consumer: {e}")))?;
+        consumer
+            .subscribe(&["orders"])
+            .map_err(|e| DemoError(format!("subscribe: {e}")))?;
+        let consumer = tracewire_kafka::TracedConsumer::new(consumer, "fulfillment")
+            .with_instrumentation(fulfillment_t.instrumentation("tracewire-kafka"));
+        let done = done_tx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Ok(message) = consumer.recv().await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                let Some(event) = message
+                    .payload()
+                    .and_then(|p| serde_json::from_slice::<OrderPlaced>(p).ok())
+                else {
+                    continue;
+                };
+                let stored = message
+                    .in_scope(fulfillment_db.execute(
+                        "INSERT INTO shipments (order_id) VALUES ($1)",
+                        &[Arg::Text(&event.order_id)],
+                    ))
+                    .await;
+                if let Err(e) = stored {
+                    tracing::warn!(order_id = event.order_id, "shipment not stored: {e}");
+                }
+                drop(message);
+                let _ = done.send(Done {
+                    order_id: event.order_id,
+                    worker: "fulfillment",
+                });
+            }
+        }));
+
+        // Email: consumes notifications from RabbitMQ.
+        let mut publish_channel = None;
+        let mut connections = Vec::new();
+        if let Some(connection) = rabbit {
+            let connection =
+                connection.with_instrumentation(orders_t.instrumentation("tracewire-lapin"));
+            let channel = connection
+                .create_channel()
+                .await
+                .map_err(|e| DemoError(format!("RabbitMQ channel: {e}")))?;
+            channel
+                .queue_declare(
+                    email_queue.as_str().into(),
+                    QueueDeclareOptions {
+                        auto_delete: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| DemoError(format!("RabbitMQ queue: {e}")))?;
+            // The email worker is another service: its own connection, its own service name.
+            let worker_connection = connect_rabbit(&amqp_url)
+                .await
+                .ok_or_else(|| DemoError("RabbitMQ went away during start-up".into()))?
+                .with_instrumentation(email_t.instrumentation("tracewire-lapin"));
+            let worker_channel = worker_connection
+                .create_channel()
+                .await
+                .map_err(|e| DemoError(format!("RabbitMQ channel: {e}")))?;
+            let mut deliveries = worker_channel
+                .basic_consume(
+                    email_queue.as_str().into(),
+                    "email-worker".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| DemoError(format!("RabbitMQ consume: {e}")))?;
+            let done = done_tx.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(Ok(delivery)) = deliveries.next().await {
+                    let event = serde_json::from_slice::<OrderPlaced>(&delivery.data).ok();
+                    delivery
+                        .in_scope(async {
+                            tracing::info!("confirmation email sent");
+                        })
+                        .await;
+                    let _ = delivery.ack(BasicAckOptions::default()).await;
+                    drop(delivery);
+                    if let Some(event) = event {
+                        let _ = done.send(Done {
+                            order_id: event.order_id,
+                            worker: "email",
+                        });
+                    }
+                }
+            }));
+            publish_channel = Some((channel, email_queue.clone()));
+            connections.push(connection);
+            connections.push(worker_connection);
+        }
+
+        let api = serve(
+            Router::new()
+                .route("/v1/charges", post(payment_api))
+                .layer(server_layer(&api_t)),
+        )
+        .await?;
+        let payments = serve(
+            Router::new()
+                .route("/payments", post(payment_service))
+                .with_state(PaymentService {
+                    client: traced_client(&payments_t),
+                    api,
+                })
+                .layer(server_layer(&payments_t)),
+        )
+        .await?;
+        let orders = serve(
+            Router::new()
+                .route("/orders", post(order_service))
+                .with_state(OrderService {
+                    db,
+                    client: traced_client(&orders_t),
+                    payments,
+                    kafka: producer,
+                    rabbit: publish_channel.clone(),
+                    run: Arc::from(run.as_str()),
+                    next_id: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+                })
+                .layer(server_layer(&orders_t)),
+        )
+        .await?;
+        let gateway = serve(
+            Router::new()
+                .route("/checkout", post(gateway))
+                .with_state(Gateway {
+                    client: traced_client(&gateway_t),
+                    orders,
+                })
+                .layer(server_layer(&gateway_t)),
+        )
+        .await?;
+
+        Ok(Demo {
+            gateway,
+            sink,
+            done: tokio::sync::Mutex::new(done_rx),
+            services: vec![
+                gateway_t,
+                orders_t,
+                payments_t,
+                api_t,
+                fulfillment_t,
+                email_t,
+            ],
+            rabbit: !connections.is_empty(),
+            _connections: connections,
+            database,
+            kafka: if cluster.is_some() {
+                "librdkafka mock cluster".to_owned()
+            } else {
+                brokers
+            },
+            _cluster: cluster,
+            tasks,
+        })
+    }
+
+    /// What the demo runs on, one line.
+    pub fn describe(&self) -> String {
+        format!(
+            "api-gateway on http://{}; database {}; Kafka {}; RabbitMQ {}",
+            self.gateway,
+            self.database,
+            self.kafka,
+            if self.rabbit {
+                "connected"
+            } else {
+                "not reachable (email worker off)"
+            }
+        )
+    }
+
+    /// The gateway's address.
+    pub fn gateway(&self) -> SocketAddr {
+        self.gateway
+    }
+
+    /// Places one order through the gateway, as a client that starts the trace, and returns once every
+    /// worker is done with it (or 15 s passed), with the trace.
+    pub async fn checkout(&self, request: &CheckoutRequest) -> Checkout {
+        use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+        let ids = RandomIdGenerator::default();
+        let trace_id = ids.new_trace_id();
+        let traceparent = format!("00-{trace_id}-{}-01", ids.new_span_id());
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/checkout", self.gateway))
+            .header("traceparent", traceparent)
+            .json(request)
+            .send()
+            .await;
+        let (status, body) = match response {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        };
+        if status == 201 {
+            let mut waiting: Vec<&str> = vec!["fulfillment"];
+            if self.rabbit {
+                waiting.push("email");
+            }
+            let mut done = self.done.lock().await;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+            while !waiting.is_empty() {
+                match tokio::time::timeout_at(deadline, done.recv()).await {
+                    Ok(Some(d)) if d.order_id == body => waiting.retain(|w| *w != d.worker),
+                    Ok(Some(_)) => {}
+                    _ => break,
+                }
+            }
+        }
+        // Spans end as their futures and messages are dropped: wait until the trace stops growing.
+        let mut last = usize::MAX;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = self.spans_of(trace_id).len();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        Checkout {
+            status,
+            body,
+            trace_id,
+            spans: self.spans_of(trace_id),
+        }
+    }
+
+    fn spans_of(&self, trace_id: opentelemetry::trace::TraceId) -> Vec<DemoSpan> {
+        self.sink
+            .0
+            .lock()
+            .map(|spans| {
+                spans
+                    .iter()
+                    .filter(|s| s.span.span_context.trace_id() == trace_id)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Stops the workers and flushes every service's exporter. The workers' Kafka consumers leave
+    /// their group before the (mock) cluster goes away, or closing them would wait for it forever.
+    pub async fn shutdown(mut self) {
+        for task in std::mem::take(&mut self.tasks) {
+            task.abort();
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        for service in &self.services {
+            service.shutdown();
+        }
+    }
+}
