@@ -1,0 +1,373 @@
+//! Per-trace analysis: duration, services, errors, slow spans, the critical path, self time per span
+//! and per service, and repeated sibling spans (N+1 queries).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use tracewire_core::waterfall::{self, WaterfallSpan};
+
+use crate::model::Span;
+
+/// What to look for and what to show.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Spans at least this long are listed as slow (ns).
+    pub slow_ns: u64,
+    /// This many or more siblings with the same name under one parent are an N+1 pattern.
+    pub repeat_threshold: usize,
+    /// Only traces that include this service.
+    pub service: Option<String>,
+    /// Only this trace.
+    pub trace_id: Option<u128>,
+    /// Only traces at least this long (ns).
+    pub min_duration_ns: u64,
+    /// Only traces with an error.
+    pub errors_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            slow_ns: 100_000_000,
+            repeat_threshold: 3,
+            service: None,
+            trace_id: None,
+            min_duration_ns: 0,
+            errors_only: false,
+        }
+    }
+}
+
+/// A span as the report names it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpanRef {
+    /// Span id, hex.
+    pub span_id: String,
+    /// `service: name`.
+    pub service: String,
+    /// Span name.
+    pub name: String,
+    /// Duration, ms.
+    pub duration_ms: f64,
+}
+
+/// An error span.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorSpan {
+    /// The span.
+    pub span: SpanRef,
+    /// Its status message.
+    pub message: String,
+    /// `exception.type`, if recorded.
+    pub exception_type: Option<String>,
+}
+
+/// Self time of a span or service.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SelfTime {
+    /// Span (`service: name`) or service.
+    pub what: String,
+    /// Self time, ms.
+    pub self_ms: f64,
+    /// Share of the trace's duration, 0–1.
+    pub share: f64,
+}
+
+/// Siblings with the same name under one parent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Repeated {
+    /// The parent span.
+    pub parent: SpanRef,
+    /// The repeated name.
+    pub name: String,
+    /// Service of the repeated spans.
+    pub service: String,
+    /// How many.
+    pub count: usize,
+    /// Their total duration, ms.
+    pub total_ms: f64,
+}
+
+/// The analysis of one trace.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceReport {
+    /// Trace id, hex.
+    pub trace_id: String,
+    /// First start to last end, ms.
+    pub duration_ms: f64,
+    /// Number of spans.
+    pub span_count: usize,
+    /// Services, sorted.
+    pub services: Vec<String>,
+    /// Error spans.
+    pub errors: Vec<ErrorSpan>,
+    /// Spans at least the slow threshold long, slowest first.
+    pub slow_spans: Vec<SpanRef>,
+    /// The critical path, root first.
+    pub critical_path: Vec<SpanRef>,
+    /// Self time per span, largest first (top 10).
+    pub self_time_by_span: Vec<SelfTime>,
+    /// Self time per service, largest first.
+    pub self_time_by_service: Vec<SelfTime>,
+    /// N+1 patterns.
+    pub repeated: Vec<Repeated>,
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn span_ref(span: &Span) -> SpanRef {
+    SpanRef {
+        span_id: format!("{:016x}", span.span_id),
+        service: span.service.clone(),
+        name: span.name.clone(),
+        duration_ms: ms(span.duration()),
+    }
+}
+
+pub(crate) fn to_waterfall(span: &Span) -> WaterfallSpan {
+    let at = |ns: u64| std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns);
+    WaterfallSpan {
+        trace_id: span.trace_id,
+        span_id: span.span_id,
+        parent_span_id: span.parent_id,
+        name: format!("{}: {}", span.service, span.name),
+        kind: span.kind,
+        start: at(span.start),
+        end: at(span.end),
+        error: span.error,
+    }
+}
+
+/// Groups spans by trace, in order of each trace's first start.
+pub fn by_trace(spans: Vec<Span>) -> Vec<Vec<Span>> {
+    let mut traces: HashMap<u128, Vec<Span>> = HashMap::new();
+    for span in spans {
+        traces.entry(span.trace_id).or_default().push(span);
+    }
+    let mut out: Vec<Vec<Span>> = traces.into_values().collect();
+    for trace in &mut out {
+        trace.sort_by_key(|s| (s.start, s.span_id));
+    }
+    out.sort_by_key(|t| t.first().map(|s| s.start).unwrap_or(0));
+    out
+}
+
+/// Whether `trace` passes the filters in `options`.
+pub fn selected(trace: &[Span], options: &Options) -> bool {
+    let Some(first) = trace.first() else {
+        return false;
+    };
+    if options.trace_id.is_some_and(|id| id != first.trace_id) {
+        return false;
+    }
+    if let Some(service) = &options.service
+        && !trace.iter().any(|s| &s.service == service)
+    {
+        return false;
+    }
+    if options.errors_only && !trace.iter().any(|s| s.error) {
+        return false;
+    }
+    trace_duration(trace) >= options.min_duration_ns
+}
+
+fn trace_duration(trace: &[Span]) -> u64 {
+    let start = trace.iter().map(|s| s.start).min().unwrap_or(0);
+    let end = trace.iter().map(|s| s.end).max().unwrap_or(start);
+    end.saturating_sub(start)
+}
+
+/// Analyzes one trace (all spans share a trace id).
+pub fn analyze(trace: &[Span], options: &Options) -> TraceReport {
+    let duration = trace_duration(trace);
+    let by_id: HashMap<u64, &Span> = trace.iter().map(|s| (s.span_id, s)).collect();
+    let drawn: Vec<WaterfallSpan> = trace.iter().map(to_waterfall).collect();
+
+    let mut services: Vec<String> = trace.iter().map(|s| s.service.clone()).collect();
+    services.sort();
+    services.dedup();
+
+    let errors = trace
+        .iter()
+        .filter(|s| s.error)
+        .map(|s| ErrorSpan {
+            span: span_ref(s),
+            message: s.status_message.clone(),
+            exception_type: s.exception_type.clone(),
+        })
+        .collect();
+
+    let mut slow: Vec<&Span> = trace
+        .iter()
+        .filter(|s| s.duration() >= options.slow_ns)
+        .collect();
+    slow.sort_by_key(|s| std::cmp::Reverse(s.duration()));
+
+    // The critical path, walked from the root through the chosen children in start order.
+    let on_path = waterfall::critical_path(&drawn);
+    let mut critical: Vec<&Span> = trace
+        .iter()
+        .filter(|s| on_path.contains(&s.span_id))
+        .collect();
+    critical.sort_by_key(|s| (s.start, s.span_id));
+
+    let self_times = waterfall::self_times(&drawn);
+    let share = |ns: u64| {
+        if duration == 0 {
+            0.0
+        } else {
+            ns as f64 / duration as f64
+        }
+    };
+    let mut by_span: Vec<SelfTime> = trace
+        .iter()
+        .map(|s| {
+            let own = self_times
+                .get(&s.span_id)
+                .map_or(0, |d| d.as_nanos() as u64);
+            SelfTime {
+                what: format!("{}: {}", s.service, s.name),
+                self_ms: ms(own),
+                share: share(own),
+            }
+        })
+        .collect();
+    by_span.sort_by(|a, b| b.self_ms.total_cmp(&a.self_ms));
+    by_span.truncate(10);
+    let mut per_service: BTreeMap<&str, u64> = BTreeMap::new();
+    for s in trace {
+        let own = self_times
+            .get(&s.span_id)
+            .map_or(0, |d| d.as_nanos() as u64);
+        *per_service.entry(&s.service).or_default() += own;
+    }
+    let mut by_service: Vec<SelfTime> = per_service
+        .into_iter()
+        .map(|(service, ns)| SelfTime {
+            what: service.to_owned(),
+            self_ms: ms(ns),
+            share: share(ns),
+        })
+        .collect();
+    by_service.sort_by(|a, b| b.self_ms.total_cmp(&a.self_ms));
+
+    let mut siblings: BTreeMap<(u64, &str, &str), (usize, u64)> = BTreeMap::new();
+    for s in trace.iter().filter(|s| s.parent_id != 0) {
+        let entry = siblings
+            .entry((s.parent_id, s.service.as_str(), s.name.as_str()))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += s.duration();
+    }
+    let mut repeated: Vec<Repeated> = siblings
+        .into_iter()
+        .filter(|(_, (count, _))| *count >= options.repeat_threshold.max(2))
+        .filter_map(|((parent, service, name), (count, total))| {
+            Some(Repeated {
+                parent: span_ref(by_id.get(&parent)?),
+                name: name.to_owned(),
+                service: service.to_owned(),
+                count,
+                total_ms: ms(total),
+            })
+        })
+        .collect();
+    repeated.sort_by_key(|r| std::cmp::Reverse(r.count));
+
+    TraceReport {
+        trace_id: format!("{:032x}", trace.first().map_or(0, |s| s.trace_id)),
+        duration_ms: ms(duration),
+        span_count: trace.len(),
+        services,
+        errors,
+        slow_spans: slow.into_iter().map(span_ref).collect(),
+        critical_path: critical.into_iter().map(span_ref).collect(),
+        self_time_by_span: by_span,
+        self_time_by_service: by_service,
+        repeated,
+    }
+}
+
+/// The readable report.
+pub fn render_text(report: &TraceReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "trace {}  {:.3} ms  {} spans  services: {}",
+        report.trace_id,
+        report.duration_ms,
+        report.span_count,
+        report.services.join(", ")
+    );
+    if report.errors.is_empty() {
+        let _ = writeln!(out, "  errors: none");
+    } else {
+        let _ = writeln!(out, "  errors:");
+        for e in &report.errors {
+            let _ = writeln!(
+                out,
+                "    {}: {}  {}{}",
+                e.span.service,
+                e.span.name,
+                e.message,
+                e.exception_type
+                    .as_ref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if !report.slow_spans.is_empty() {
+        let _ = writeln!(out, "  slow spans:");
+        for s in &report.slow_spans {
+            let _ = writeln!(
+                out,
+                "    {:>10.3} ms  {}: {}",
+                s.duration_ms, s.service, s.name
+            );
+        }
+    }
+    let _ = writeln!(out, "  critical path:");
+    for s in &report.critical_path {
+        let _ = writeln!(
+            out,
+            "    {:>10.3} ms  {}: {}",
+            s.duration_ms, s.service, s.name
+        );
+    }
+    let _ = writeln!(out, "  self time by service:");
+    for s in &report.self_time_by_service {
+        let _ = writeln!(
+            out,
+            "    {:>10.3} ms  {:>5.1}%  {}",
+            s.self_ms,
+            s.share * 100.0,
+            s.what
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  self time by span (top {}):",
+        report.self_time_by_span.len()
+    );
+    for s in &report.self_time_by_span {
+        let _ = writeln!(
+            out,
+            "    {:>10.3} ms  {:>5.1}%  {}",
+            s.self_ms,
+            s.share * 100.0,
+            s.what
+        );
+    }
+    for r in &report.repeated {
+        let _ = writeln!(
+            out,
+            "  N+1: {} × {}: {} under {}: {} ({:.3} ms in all)",
+            r.count, r.service, r.name, r.parent.service, r.parent.name, r.total_ms
+        );
+    }
+    out
+}

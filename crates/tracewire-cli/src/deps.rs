@@ -1,0 +1,133 @@
+//! The service dependency map: caller → callee edges across all traces, with call counts, error
+//! rates and latency percentiles, as text, Graphviz DOT or Mermaid.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::model::Span;
+
+/// One caller → callee edge.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Edge {
+    /// Calling service.
+    pub caller: String,
+    /// Called service.
+    pub callee: String,
+    /// Calls: spans of the callee whose parent is in the caller.
+    pub calls: usize,
+    /// Share of those calls with Error status, 0–1.
+    pub error_rate: f64,
+    /// Median callee span duration, ms.
+    pub p50_ms: f64,
+    /// 99th percentile callee span duration, ms.
+    pub p99_ms: f64,
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The edges between services in `spans` (any number of traces), sorted by caller then callee.
+pub fn edges(spans: &[Span]) -> Vec<Edge> {
+    let by_id: HashMap<(u128, u64), &Span> =
+        spans.iter().map(|s| ((s.trace_id, s.span_id), s)).collect();
+    let mut calls: BTreeMap<(&str, &str), (Vec<u64>, usize)> = BTreeMap::new();
+    for span in spans {
+        let Some(parent) = by_id.get(&(span.trace_id, span.parent_id)) else {
+            continue;
+        };
+        if parent.service == span.service {
+            continue;
+        }
+        let entry = calls
+            .entry((parent.service.as_str(), span.service.as_str()))
+            .or_default();
+        entry.0.push(span.duration());
+        if span.error {
+            entry.1 += 1;
+        }
+    }
+    calls
+        .into_iter()
+        .map(|((caller, callee), (mut durations, errors))| {
+            durations.sort_unstable();
+            Edge {
+                caller: caller.to_owned(),
+                callee: callee.to_owned(),
+                calls: durations.len(),
+                error_rate: errors as f64 / durations.len().max(1) as f64,
+                p50_ms: percentile(&durations, 50.0) as f64 / 1e6,
+                p99_ms: percentile(&durations, 99.0) as f64 / 1e6,
+            }
+        })
+        .collect()
+}
+
+fn label(edge: &Edge) -> String {
+    format!(
+        "{} calls, {:.1}% errors, p50 {:.3} ms, p99 {:.3} ms",
+        edge.calls,
+        edge.error_rate * 100.0,
+        edge.p50_ms,
+        edge.p99_ms
+    )
+}
+
+/// One line per edge.
+pub fn text(edges: &[Edge]) -> String {
+    edges
+        .iter()
+        .map(|e| format!("{} -> {}  {}\n", e.caller, e.callee, label(e)))
+        .collect()
+}
+
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Graphviz DOT.
+pub fn dot(edges: &[Edge]) -> String {
+    let mut out = String::from("digraph services {\n  rankdir=LR;\n  node [shape=box];\n");
+    for e in edges {
+        out.push_str(&format!(
+            "  {} -> {} [label={}{}];\n",
+            quoted(&e.caller),
+            quoted(&e.callee),
+            quoted(&label(e)),
+            if e.error_rate > 0.0 {
+                ", color=red"
+            } else {
+                ""
+            }
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A Mermaid flowchart.
+pub fn mermaid(edges: &[Edge]) -> String {
+    let id = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    };
+    let mut out = String::from("flowchart LR\n");
+    for e in edges {
+        out.push_str(&format!(
+            "  {}[\"{}\"] -->|\"{}\"| {}[\"{}\"]\n",
+            id(&e.caller),
+            e.caller.replace('"', "'"),
+            label(e),
+            id(&e.callee),
+            e.callee.replace('"', "'")
+        ));
+    }
+    out
+}

@@ -1,0 +1,524 @@
+//! Reading trace files: OTLP JSON (one `ExportTraceServiceRequest` per line, as the Collector's file
+//! exporter writes it), Jaeger's JSON trace export, and Zipkin v2 JSON. The format is detected from
+//! the first record or named. Files are read record by record, never whole; a malformed record is
+//! reported with its line number and skipped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::{Span, kind_name, parse_hex_u64, parse_hex_u128};
+
+/// A trace file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// OTLP JSON lines.
+    Otlp,
+    /// Jaeger JSON (`{"data": [trace, …]}`).
+    Jaeger,
+    /// Zipkin v2 JSON (an array of spans).
+    Zipkin,
+}
+
+impl Format {
+    /// From a `--format` value.
+    pub fn parse(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "otlp" | "otlp-json" => Some(Format::Otlp),
+            "jaeger" => Some(Format::Jaeger),
+            "zipkin" => Some(Format::Zipkin),
+            _ => None,
+        }
+    }
+
+    fn detect(record: &str) -> Option<Format> {
+        let trimmed = record.trim_start();
+        if trimmed.starts_with('[') {
+            return Some(Format::Zipkin);
+        }
+        if trimmed.contains("\"resourceSpans\"") || trimmed.contains("\"resource_spans\"") {
+            return Some(Format::Otlp);
+        }
+        if trimmed.contains("\"data\"") || trimmed.contains("\"traceID\"") {
+            return Some(Format::Jaeger);
+        }
+        None
+    }
+}
+
+/// A record that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    /// 1-based line number where the record starts.
+    pub line: usize,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// What reading a file produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every span read.
+    pub spans: Vec<Span>,
+    /// Records skipped.
+    pub malformed: Vec<Malformed>,
+    /// The format used.
+    pub format: Option<Format>,
+}
+
+/// Reads spans from `reader`, detecting the format unless `format` is given.
+///
+/// Each line is one record. A file whose first line is not a whole record (a pretty-printed Jaeger
+/// or Zipkin document) is read as one document instead.
+pub fn read(mut reader: impl BufRead, format: Option<Format>) -> std::io::Result<Loaded> {
+    let mut loaded = Loaded {
+        format,
+        ..Loaded::default()
+    };
+    let mut line = String::new();
+    let mut number = 0;
+    // Pretty-printed documents: gather lines until the document parses.
+    let mut pending = String::new();
+    let mut pending_start = 0;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        number += 1;
+        if pending.is_empty() && line.trim().is_empty() {
+            continue;
+        }
+        if loaded.format.is_none() {
+            loaded.format = Format::detect(&line);
+        }
+        let record: &str = if pending.is_empty() {
+            &line
+        } else {
+            pending.push_str(&line);
+            &pending
+        };
+        match parse_record(record, loaded.format) {
+            Ok(spans) => {
+                loaded.spans.extend(spans);
+                pending.clear();
+            }
+            Err(e) if e.is_eof() && loaded.format != Some(Format::Otlp) => {
+                // An unfinished (pretty-printed) document: keep reading into it. OTLP files are one
+                // request per line, so there a cut line is malformed and the next line starts afresh.
+                if pending.is_empty() {
+                    pending_start = number;
+                    pending.push_str(&line);
+                }
+            }
+            Err(e) => {
+                loaded.malformed.push(Malformed {
+                    line: if pending.is_empty() {
+                        number
+                    } else {
+                        pending_start
+                    },
+                    reason: e.to_string(),
+                });
+                pending.clear();
+            }
+        }
+    }
+    if !pending.trim().is_empty() {
+        loaded.malformed.push(Malformed {
+            line: pending_start,
+            reason: "the file ends inside this record".to_owned(),
+        });
+    }
+    Ok(loaded)
+}
+
+fn parse_record(record: &str, format: Option<Format>) -> Result<Vec<Span>, serde_json::Error> {
+    match format.or_else(|| Format::detect(record)) {
+        Some(Format::Otlp) | None => {
+            let request: OtlpRequest = serde_json::from_str(record)?;
+            Ok(request.into_spans())
+        }
+        Some(Format::Jaeger) => {
+            let document: JaegerDocument = serde_json::from_str(record)?;
+            Ok(document.into_spans())
+        }
+        Some(Format::Zipkin) => {
+            let spans: Vec<ZipkinSpan> = serde_json::from_str(record)?;
+            Ok(spans
+                .into_iter()
+                .filter_map(ZipkinSpan::into_span)
+                .collect())
+        }
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Object(map) => {
+            // OTLP AnyValue: {"stringValue": "x"}, {"intValue": "3"}, {"arrayValue": {...}}, …
+            if let Some((_, inner)) = map.iter().next() {
+                if let Value::Object(array) = inner
+                    && let Some(Value::Array(values)) = array.get("values")
+                {
+                    let parts: Vec<String> = values.iter().map(value_text).collect();
+                    return format!("[{}]", parts.join(", "));
+                }
+                return value_text(inner);
+            }
+            String::new()
+        }
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn number(value: &Value) -> u64 {
+    match value {
+        Value::Number(n) => n.as_u64().unwrap_or(0),
+        Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OtlpRequest {
+    #[serde(default, alias = "resource_spans")]
+    resource_spans: Vec<OtlpResourceSpans>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OtlpResourceSpans {
+    #[serde(default)]
+    resource: Option<OtlpResource>,
+    #[serde(default, alias = "scope_spans")]
+    scope_spans: Vec<OtlpScopeSpans>,
+}
+
+#[derive(Deserialize)]
+struct OtlpResource {
+    #[serde(default)]
+    attributes: Vec<OtlpKeyValue>,
+}
+
+#[derive(Deserialize)]
+struct OtlpKeyValue {
+    key: String,
+    #[serde(default)]
+    value: Value,
+}
+
+#[derive(Deserialize)]
+struct OtlpScopeSpans {
+    #[serde(default)]
+    spans: Vec<OtlpSpan>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OtlpSpan {
+    #[serde(alias = "trace_id")]
+    trace_id: String,
+    #[serde(alias = "span_id")]
+    span_id: String,
+    #[serde(default, alias = "parent_span_id")]
+    parent_span_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: Value,
+    #[serde(default, alias = "start_time_unix_nano")]
+    start_time_unix_nano: Value,
+    #[serde(default, alias = "end_time_unix_nano")]
+    end_time_unix_nano: Value,
+    #[serde(default)]
+    attributes: Vec<OtlpKeyValue>,
+    #[serde(default)]
+    events: Vec<OtlpEvent>,
+    #[serde(default)]
+    status: Option<OtlpStatus>,
+}
+
+#[derive(Deserialize)]
+struct OtlpEvent {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    attributes: Vec<OtlpKeyValue>,
+}
+
+#[derive(Deserialize)]
+struct OtlpStatus {
+    #[serde(default)]
+    code: Value,
+    #[serde(default)]
+    message: String,
+}
+
+impl OtlpRequest {
+    fn into_spans(self) -> Vec<Span> {
+        let mut out = Vec::new();
+        for resource_spans in self.resource_spans {
+            let service = resource_spans
+                .resource
+                .as_ref()
+                .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+                .map(|kv| value_text(&kv.value))
+                .unwrap_or_else(|| "unknown_service".to_owned());
+            for scope in resource_spans.scope_spans {
+                for span in scope.spans {
+                    if let Some(span) = span.into_span(&service) {
+                        out.push(span);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl OtlpSpan {
+    fn into_span(self, service: &str) -> Option<Span> {
+        let error = match &self.status {
+            Some(status) => match &status.code {
+                Value::Number(n) => n.as_u64() == Some(2),
+                Value::String(s) => s.eq_ignore_ascii_case("STATUS_CODE_ERROR") || s == "2",
+                _ => false,
+            },
+            None => false,
+        };
+        let kind = match &self.kind {
+            Value::Number(n) => kind_name(&n.to_string()),
+            Value::String(s) => kind_name(s),
+            _ => "internal",
+        };
+        let attributes: BTreeMap<String, String> = self
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.clone(), value_text(&kv.value)))
+            .collect();
+        let exception_type = self
+            .events
+            .iter()
+            .filter(|e| e.name == "exception")
+            .flat_map(|e| e.attributes.iter())
+            .find(|kv| kv.key == "exception.type")
+            .map(|kv| value_text(&kv.value))
+            .or_else(|| attributes.get("exception.type").cloned());
+        let start = number(&self.start_time_unix_nano);
+        let end = number(&self.end_time_unix_nano).max(start);
+        Some(Span {
+            trace_id: parse_hex_u128(&self.trace_id)?,
+            span_id: parse_hex_u64(&self.span_id)?,
+            parent_id: parse_hex_u64(&self.parent_span_id).unwrap_or(0),
+            name: self.name,
+            service: service.to_owned(),
+            kind,
+            start,
+            end,
+            error,
+            status_message: self.status.map(|s| s.message).unwrap_or_default(),
+            exception_type,
+            attributes,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct JaegerDocument {
+    #[serde(default)]
+    data: Vec<JaegerTrace>,
+}
+
+#[derive(Deserialize)]
+struct JaegerTrace {
+    #[serde(default)]
+    spans: Vec<JaegerSpan>,
+    #[serde(default)]
+    processes: HashMap<String, JaegerProcess>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JaegerProcess {
+    #[serde(default)]
+    service_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JaegerSpan {
+    #[serde(rename = "traceID")]
+    trace_id: String,
+    #[serde(rename = "spanID")]
+    span_id: String,
+    #[serde(default)]
+    operation_name: String,
+    #[serde(default)]
+    references: Vec<JaegerReference>,
+    #[serde(default)]
+    start_time: u64,
+    #[serde(default)]
+    duration: u64,
+    #[serde(default)]
+    tags: Vec<JaegerTag>,
+    #[serde(default)]
+    logs: Vec<JaegerLog>,
+    #[serde(default, rename = "processID")]
+    process_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JaegerReference {
+    #[serde(default)]
+    ref_type: String,
+    #[serde(rename = "spanID")]
+    span_id: String,
+}
+
+#[derive(Deserialize)]
+struct JaegerTag {
+    key: String,
+    #[serde(default)]
+    value: Value,
+}
+
+#[derive(Deserialize)]
+struct JaegerLog {
+    #[serde(default)]
+    fields: Vec<JaegerTag>,
+}
+
+impl JaegerDocument {
+    fn into_spans(self) -> Vec<Span> {
+        let mut out = Vec::new();
+        for trace in self.data {
+            for span in trace.spans {
+                let service = trace
+                    .processes
+                    .get(&span.process_id)
+                    .map(|p| p.service_name.clone())
+                    .unwrap_or_else(|| "unknown_service".to_owned());
+                let attributes: BTreeMap<String, String> = span
+                    .tags
+                    .iter()
+                    .map(|t| (t.key.clone(), value_text(&t.value)))
+                    .collect();
+                let error = attributes.get("error").is_some_and(|v| v == "true")
+                    || attributes
+                        .get("otel.status_code")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("error"));
+                let exception_type = span
+                    .logs
+                    .iter()
+                    .flat_map(|l| l.fields.iter())
+                    .find(|f| f.key == "exception.type")
+                    .map(|f| value_text(&f.value));
+                let parent = span
+                    .references
+                    .iter()
+                    .find(|r| r.ref_type == "CHILD_OF")
+                    .or(span.references.first())
+                    .and_then(|r| parse_hex_u64(&r.span_id))
+                    .unwrap_or(0);
+                let (Some(trace_id), Some(span_id)) =
+                    (parse_hex_u128(&span.trace_id), parse_hex_u64(&span.span_id))
+                else {
+                    continue;
+                };
+                let start = span.start_time.saturating_mul(1000);
+                out.push(Span {
+                    trace_id,
+                    span_id,
+                    parent_id: parent,
+                    name: span.operation_name,
+                    service,
+                    kind: attributes
+                        .get("span.kind")
+                        .map_or("internal", |k| kind_name(k)),
+                    start,
+                    end: start.saturating_add(span.duration.saturating_mul(1000)),
+                    error,
+                    status_message: attributes
+                        .get("otel.status_description")
+                        .cloned()
+                        .unwrap_or_default(),
+                    exception_type,
+                    attributes,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ZipkinSpan {
+    trace_id: String,
+    id: String,
+    #[serde(default)]
+    parent_id: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    timestamp: u64,
+    #[serde(default)]
+    duration: u64,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    local_endpoint: Option<ZipkinEndpoint>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ZipkinEndpoint {
+    #[serde(default)]
+    service_name: Option<String>,
+}
+
+impl ZipkinSpan {
+    fn into_span(self) -> Option<Span> {
+        let error = self.tags.contains_key("error")
+            || self
+                .tags
+                .get("otel.status_code")
+                .is_some_and(|v| v.eq_ignore_ascii_case("error"));
+        let start = self.timestamp.saturating_mul(1000);
+        Some(Span {
+            trace_id: parse_hex_u128(&self.trace_id)?,
+            span_id: parse_hex_u64(&self.id)?,
+            parent_id: self
+                .parent_id
+                .as_deref()
+                .and_then(parse_hex_u64)
+                .unwrap_or(0),
+            name: self.name,
+            service: self
+                .local_endpoint
+                .and_then(|e| e.service_name)
+                .unwrap_or_else(|| "unknown_service".to_owned()),
+            kind: self.kind.as_deref().map_or("internal", kind_name),
+            start,
+            end: start.saturating_add(self.duration.saturating_mul(1000)),
+            error,
+            status_message: self
+                .tags
+                .get("error")
+                .filter(|m| !m.is_empty() && *m != "true")
+                .cloned()
+                .unwrap_or_default(),
+            exception_type: self.tags.get("exception.type").cloned(),
+            attributes: self.tags,
+        })
+    }
+}

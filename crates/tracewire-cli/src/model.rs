@@ -1,0 +1,66 @@
+//! The one span model every input format is read into.
+
+use std::collections::BTreeMap;
+
+/// A span, whatever file format it came from. Times are nanoseconds since the Unix epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    /// Trace id (64-bit ids from Zipkin or Jaeger are zero-extended).
+    pub trace_id: u128,
+    /// Span id.
+    pub span_id: u64,
+    /// Parent span id, 0 for a root.
+    pub parent_id: u64,
+    /// Span name.
+    pub name: String,
+    /// `service.name` of the process that made it.
+    pub service: String,
+    /// Kind, lowercase: `server`, `client`, `producer`, `consumer`, `internal`.
+    pub kind: &'static str,
+    /// Start, ns since the epoch.
+    pub start: u64,
+    /// End, ns since the epoch (never before `start`).
+    pub end: u64,
+    /// Whether the status is Error.
+    pub error: bool,
+    /// The status message (Error description), if any.
+    pub status_message: String,
+    /// `exception.type` from an exception event or attribute, if any.
+    pub exception_type: Option<String>,
+    /// Attributes, as text.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Span {
+    /// Duration in nanoseconds.
+    pub fn duration(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+}
+
+/// Kind names from the many spellings the formats use.
+pub fn kind_name(raw: &str) -> &'static str {
+    match raw.to_ascii_lowercase().trim_start_matches("span_kind_") {
+        "server" | "2" => "server",
+        "client" | "3" => "client",
+        "producer" | "4" => "producer",
+        "consumer" | "5" => "consumer",
+        _ => "internal",
+    }
+}
+
+/// A hex id as a number; `None` for anything that is not 1–32 hex digits.
+pub fn parse_hex_u128(hex: &str) -> Option<u128> {
+    if hex.is_empty() || hex.len() > 32 {
+        return None;
+    }
+    u128::from_str_radix(hex, 16).ok()
+}
+
+/// A hex span id as a number; `None` for anything that is not 1–16 hex digits.
+pub fn parse_hex_u64(hex: &str) -> Option<u64> {
+    if hex.is_empty() || hex.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
