@@ -56,6 +56,19 @@ impl Assembler {
             spans.push(span);
             return Some(spans);
         }
+        self.hold(span, evicted);
+        None
+    }
+
+    /// Every span held for `trace_id`, removed.
+    pub(crate) fn take(&mut self, trace_id: TraceId) -> Option<Vec<SpanData>> {
+        self.remove(trace_id)
+    }
+
+    /// Adds a span to its trace (whatever it is); pushes traces evicted to stay within the bounds
+    /// onto `evicted`.
+    pub(crate) fn hold(&mut self, span: SpanData, evicted: &mut Vec<Evicted>) {
+        let trace_id = span.span_context.trace_id();
         if !self.traces.contains_key(&trace_id) {
             while self.traces.len() >= self.max_traces {
                 match self.evict_oldest() {
@@ -78,7 +91,6 @@ impl Assembler {
                 None => break,
             }
         }
-        None
     }
 
     fn remove(&mut self, trace_id: TraceId) -> Option<Vec<SpanData>> {

@@ -97,6 +97,7 @@ impl TailSampling {
             state: Mutex::new(State {
                 assembler: Assembler::new(self.max_traces, self.max_spans),
                 decided: Decisions::new(self.remembered.max(1)),
+                open: HashMap::new(),
             }),
             policy: self,
             stats: Arc::new(Counters::default()),
@@ -105,18 +106,19 @@ impl TailSampling {
     }
 }
 
-/// A span processor that decides per local trace, once the trace's local root has ended: keep it if any
-/// span has Error status, if the root took at least the latency threshold, or if the trace id falls
-/// in the baseline ratio; otherwise drop every span of it.
+/// A span processor that decides per local trace, once the last of its spans in this process has ended
+/// (normally the local root): keep it if any span has Error status, if a local root took at least the
+/// latency threshold, or if the trace id falls in the baseline ratio; otherwise drop every span of it.
 ///
 /// - **Local trace**: the spans of one trace made in this process. The local root is the span with no
-///   parent or a remote parent (the server or consumer span of a request). Cross-service tail sampling
+///   parent or a remote parent (the server or consumer span of a request). Several local roots of one
+///   trace (a service calling another in the same process) are decided together, once all have ended. Cross-service tail sampling
 ///   needs every service's spans in one place: that is the OpenTelemetry Collector's `tail_sampling`
 ///   processor (see `crates/tracewire/collector/tail-sampling.yaml`).
-/// - **Stragglers**: spans that end after their trace was decided (after the root, or after an early
-///   decision at a bound) follow the remembered decision; a straggler with Error status is kept even
-///   if its trace was dropped, and turns the decision to "keep" for the spans still to come, so an
-///   error is never lost.
+/// - **Stragglers**: spans that end after their trace was decided (a task spawned and left running, or
+///   after an early decision at a bound) follow the remembered decision; a straggler with Error status,
+///   or a local root slower than the threshold, is kept even if its trace was dropped, and turns the
+///   decision to "keep" for the spans still to come, so an error is never lost.
 /// - **Bounds**: at most `max_traces` traces and `max_spans` spans are held. Past a bound the oldest
 ///   trace is decided early on what it has so far (errors kept, the rest by the baseline ratio; the
 ///   latency rule cannot apply without the root) and counted in [`TailStats::evicted_traces`].
@@ -154,6 +156,8 @@ impl fmt::Debug for TailSampler {
 struct State {
     assembler: Assembler,
     decided: Decisions,
+    /// Spans started and not yet ended, per trace: a local trace is decided when the last one ends.
+    open: HashMap<TraceId, u32>,
 }
 
 /// The last N decisions, for stragglers.
@@ -325,6 +329,16 @@ impl TailSampler {
 
 impl SpanProcessor for TailSampler {
     fn on_start(&self, span: &mut Span, cx: &Context) {
+        use opentelemetry::trace::Span as _;
+        if let Ok(mut state) = self.state.lock() {
+            let trace_id = span.span_context().trace_id();
+            // Bounded like the buffer: a trace whose spans never end is forgotten with the oldest.
+            if state.open.len() < 4 * self.policy.max_traces.max(1)
+                || state.open.contains_key(&trace_id)
+            {
+                *state.open.entry(trace_id).or_default() += 1;
+            }
+        }
         self.inner.on_start(span, cx);
     }
 
@@ -335,10 +349,30 @@ impl SpanProcessor for TailSampler {
                 return;
             };
             let trace_id = span.span_context.trace_id();
+            let last_open = match state.open.get_mut(&trace_id) {
+                Some(open) if *open > 1 => {
+                    *open -= 1;
+                    false
+                }
+                Some(_) => {
+                    state.open.remove(&trace_id);
+                    true
+                }
+                // Never seen starting (the open table was full): decide at its local root.
+                None => crate::assembler::is_local_root(&span),
+            };
             match state.decided.get(trace_id) {
                 // A straggler: its trace was decided already.
-                Some(keep) if !crate::assembler::is_local_root(&span) => {
+                Some(keep) => {
                     let error = matches!(span.status, Status::Error { .. });
+                    // A root that shows the trace slow after an early decision keeps it too.
+                    let slow_root = crate::assembler::is_local_root(&span)
+                        && self.policy.slow.is_some_and(|threshold| {
+                            span.end_time
+                                .duration_since(span.start_time)
+                                .is_ok_and(|took| took >= threshold)
+                        });
+                    let error = error || slow_root;
                     if error && !keep {
                         // From here on the trace is kept: its root and later spans come with the error.
                         state.decided.remember(trace_id, true);
@@ -350,13 +384,17 @@ impl SpanProcessor for TailSampler {
                         self.stats.dropped_spans.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                _ => {
+                None => {
                     let mut evicted = Vec::new();
-                    let complete = state.assembler.push(span, &mut evicted);
+                    state.assembler.hold(span, &mut evicted);
                     for Evicted(spans) in evicted {
+                        if let Some(first) = spans.first() {
+                            let id = first.span_context.trace_id();
+                            state.open.remove(&id);
+                        }
                         self.settle(&mut state, spans, Why::Evicted, &mut out);
                     }
-                    if let Some(spans) = complete {
+                    if last_open && let Some(spans) = state.assembler.take(trace_id) {
                         self.settle(&mut state, spans, Why::RootEnded, &mut out);
                     }
                 }
