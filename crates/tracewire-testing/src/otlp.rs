@@ -77,9 +77,17 @@ pub fn as_str(value: &AnyValue) -> Option<&str> {
 struct Store {
     requests: Arc<Mutex<Vec<(ExportTraceServiceRequest, HeaderMap)>>>,
     stopped: Arc<std::sync::atomic::AtomicBool>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
+    async fn slow_down(&self) {
+        let ms = self.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+    }
+
     fn is_stopped(&self) -> bool {
         self.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -97,6 +105,7 @@ impl TraceService for Store {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.slow_down().await;
         if self.is_stopped() {
             return Err(tonic::Status::unavailable("receiver stopped"));
         }
@@ -157,6 +166,7 @@ impl OtlpReceiver {
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let store = http_store.clone();
                 async move {
+                    store.slow_down().await;
                     if store.is_stopped() {
                         return (
                             StatusCode::SERVICE_UNAVAILABLE,
@@ -278,6 +288,14 @@ impl OtlpReceiver {
 }
 
 impl OtlpReceiver {
+    /// Makes every export request wait `delay` before it is answered, as an overloaded collector does.
+    pub fn set_delay(&self, delay: Duration) {
+        self.store.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
     /// Stops receiving, as a collector going down would: both listeners close, and connections still
     /// open are answered with errors (gRPC `UNAVAILABLE`, HTTP 503) and nothing more is stored.
     pub fn stop(&self) {

@@ -21,6 +21,28 @@ pub struct TansuBroker {
     bootstrap: String,
 }
 
+fn spawn(bin: &str, url: &str, port: u16) -> Child {
+    let child = Command::new(bin)
+        .args([
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tansu broker");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tansu did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 impl Drop for TansuBroker {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -47,30 +69,31 @@ impl TansuBroker {
             .map(|a| a.port())
             .expect("free port");
         let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(&bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu broker");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn(&bin, &url, port);
         TansuBroker {
             child,
             bin,
             url,
             bootstrap: format!("127.0.0.1:{port}"),
         }
+    }
+
+    /// Kills the broker (clients see it go away), and waits for the process to end.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the broker again on the same port. Storage is in memory: topics must be created again.
+    pub fn restart(&mut self) {
+        self.stop();
+        let port = self
+            .bootstrap
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        self.child = spawn(&self.bin, &self.url, port);
     }
 
     /// `bootstrap.servers` for clients.

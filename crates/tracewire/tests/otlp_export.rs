@@ -301,3 +301,44 @@ fn sdk_disabled_keeps_propagation_and_records_nothing() {
         "{fields:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_collector_costs_spans_not_requests() {
+    let receiver = OtlpReceiver::start().await.expect("receiver");
+    receiver.set_delay(Duration::from_secs(2));
+    let telemetry = Builder::from_config(config(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.grpc_endpoint()),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "200".into()),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "128".into()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "20".into()),
+        ("OTEL_METRICS_EXPORTER", "none".into()),
+        ("OTEL_TRACES_EXPORTER", "otlp".into()),
+    ]))
+    .shutdown_timeout(Duration::from_secs(3))
+    .without_subscriber()
+    .build();
+    let stats = telemetry.export_stats();
+    let provider = telemetry.tracer_provider().expect("SDK on").clone();
+    let tracer = provider.tracer("slow");
+    // The application goes on making spans while every export waits for the slow collector.
+    for round in 0..20 {
+        for _ in 0..250 {
+            tracer.in_span("work", |_| {});
+        }
+        if round % 5 == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(stats.ended(), 5_000);
+    assert!(
+        telemetry.install().shutdown(),
+        "shutdown exceeded its bound"
+    );
+    assert_eq!(stats.exported(), 0, "every export timed out: {stats}");
+    assert_eq!(stats.failed() + stats.dropped_or_queued(), 5_000, "{stats}");
+    assert!(
+        stats.dropped_or_queued() >= 5_000 / 2,
+        "a queue of 128 cannot hold what a timed-out collector does not take: most spans dropped: {stats}"
+    );
+}
