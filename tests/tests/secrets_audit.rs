@@ -155,8 +155,9 @@ async fn no_secret_reaches_the_exported_data() {
     channel
         .queue_declare(
             queue.as_str().into(),
+            // Exclusive: nothing consumes it, and it goes away with the connection.
             QueueDeclareOptions {
-                auto_delete: true,
+                exclusive: true,
                 ..Default::default()
             },
             FieldTable::default(),

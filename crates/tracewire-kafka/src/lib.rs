@@ -42,6 +42,8 @@
 //! | [`TracedConsumer::recv`] | `process {topic}` around the application's processing, until the [`TracedMessage`] is dropped | CONSUMER |
 //! | [`TracedConsumer::process_batch`] | `process {topic}` over several messages, one link per message (with its partition and offset), `messaging.batch.message_count` | CONSUMER |
 //! | [`TracedConsumer::commit_message`] | `commit {topic}`, `messaging.operation.type = settle` | CLIENT |
+//! | [`TracedBaseProducer::send`], [`TracedThreadedProducer::send`] | `send {topic}`, ended at the delivery report by [`TracingProducerContext`] (which then calls the application's own context with its own opaque); a record rdkafka refuses (`QUEUE_FULL`) fails its span now and comes back to the caller | PRODUCER |
+//! | [`TracedBaseConsumer::poll`] | `process {topic}`, as for `recv` | CONSUMER |
 //!
 //! Attributes: `messaging.system = kafka`, `messaging.operation.name`/`type`, `messaging.destination.name`,
 //! `messaging.destination.partition.id`, `messaging.kafka.offset`, `messaging.kafka.message.key` (when the
@@ -71,8 +73,12 @@ use tracewire_core::metrics::{
 };
 use tracewire_core::span::{Instrumentation, SpanError, error_type_from_variant};
 
+mod base;
 mod carrier;
 
+pub use base::{
+    TracedBaseConsumer, TracedBaseProducer, TracedThreadedProducer, TracingProducerContext,
+};
 pub use carrier::{HeaderExtractor, PROPAGATION_KEYS};
 
 const SYSTEM: &str = "kafka";
@@ -230,74 +236,102 @@ impl TracedProducer {
         P: ToBytes + ?Sized,
         T: Into<Timeout>,
     {
-        let config = &self.config;
-        let limits = config.instrumentation.limits();
-        let topic = StringValue::from(limits.bound(record.topic).to_owned());
-        let metric_attributes = config.base("send", operation_type::SEND, &topic);
-        let mut attributes = metric_attributes.clone();
-        if let Some(key) = record.key.map(ToBytes::to_bytes)
-            && let Ok(key) = std::str::from_utf8(key)
-        {
-            attributes.push(KeyValue::new(
-                MESSAGING_KAFKA_MESSAGE_KEY,
-                limits.bound(key).to_owned(),
-            ));
-        }
-        match record.payload.map(ToBytes::to_bytes) {
-            Some(payload) => {
-                attributes.push(KeyValue::new(
-                    MESSAGING_MESSAGE_BODY_SIZE,
-                    payload.len() as i64,
-                ));
-            }
-            None => attributes.push(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
-        }
-        if let Some(partition) = record.partition {
-            attributes.push(KeyValue::new(
-                MESSAGING_DESTINATION_PARTITION_ID,
-                partition.to_string(),
-            ));
-        }
-        let name = format!("send {}", topic.as_str());
-        let span = Context::map_current(|cx| {
-            config
-                .instrumentation
-                .start(SpanKind::Producer, name, attributes, cx)
-        });
-        let headers = carrier::inject(span.context(), record.headers.as_ref());
+        let (operation, headers) = start_send(
+            &self.config,
+            record.topic,
+            record.key.map(ToBytes::to_bytes),
+            record.payload.map(ToBytes::to_bytes),
+            record.partition,
+            record.headers.as_ref(),
+        );
         let record = FutureRecord {
             headers: Some(headers),
             ..record
         };
-        let mut operation = MeasuredSpan::new(
-            span,
-            config.instrumentation.clone(),
-            config.operation_duration.clone(),
-            metric_attributes,
-        );
-        config
-            .sent
-            .add(&config.instrumentation, 1, operation.metric_attributes());
         let result = operation
             .span()
             .in_scope(self.producer.send(record, queue_timeout))
             .await;
         match result {
             Ok(delivery) => {
-                operation.span().set_attributes([
-                    KeyValue::new(
-                        MESSAGING_DESTINATION_PARTITION_ID,
-                        delivery.partition.to_string(),
-                    ),
-                    KeyValue::new(MESSAGING_KAFKA_OFFSET, delivery.offset),
-                ]);
+                finish_send(operation, Ok((delivery.partition, delivery.offset)));
                 Ok((delivery.partition, delivery.offset))
             }
             Err((error, message)) => {
-                operation
-                    .fail(SpanError::new(error_type(&error)).with_description(error.to_string()));
+                finish_send(operation, Err(&error));
                 Err((error, message))
             }
+        }
+    }
+}
+
+/// Starts the `send {topic}` PRODUCER span of one record and returns it with the record's headers
+/// plus the span's context (user headers kept, stale context headers replaced).
+fn start_send(
+    config: &Config,
+    topic: &str,
+    key: Option<&[u8]>,
+    payload: Option<&[u8]>,
+    partition: Option<i32>,
+    headers: Option<&rdkafka::message::OwnedHeaders>,
+) -> (MeasuredSpan, rdkafka::message::OwnedHeaders) {
+    let limits = config.instrumentation.limits();
+    let topic = StringValue::from(limits.bound(topic).to_owned());
+    let metric_attributes = config.base("send", operation_type::SEND, &topic);
+    let mut attributes = metric_attributes.clone();
+    if let Some(key) = key
+        && let Ok(key) = std::str::from_utf8(key)
+    {
+        attributes.push(KeyValue::new(
+            MESSAGING_KAFKA_MESSAGE_KEY,
+            limits.bound(key).to_owned(),
+        ));
+    }
+    match payload {
+        Some(payload) => {
+            attributes.push(KeyValue::new(
+                MESSAGING_MESSAGE_BODY_SIZE,
+                payload.len() as i64,
+            ));
+        }
+        None => attributes.push(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
+    }
+    if let Some(partition) = partition {
+        attributes.push(KeyValue::new(
+            MESSAGING_DESTINATION_PARTITION_ID,
+            partition.to_string(),
+        ));
+    }
+    let name = format!("send {}", topic.as_str());
+    let span = Context::map_current(|cx| {
+        config
+            .instrumentation
+            .start(SpanKind::Producer, name, attributes, cx)
+    });
+    let headers = carrier::inject(span.context(), headers);
+    let operation = MeasuredSpan::new(
+        span,
+        config.instrumentation.clone(),
+        config.operation_duration.clone(),
+        metric_attributes,
+    );
+    config
+        .sent
+        .add(&config.instrumentation, 1, operation.metric_attributes());
+    (operation, headers)
+}
+
+/// Ends a send span with its delivery report: partition and offset, or the error.
+fn finish_send(mut operation: MeasuredSpan, delivery: Result<(i32, i64), &KafkaError>) {
+    match delivery {
+        Ok((partition, offset)) => {
+            operation.span().set_attributes([
+                KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition.to_string()),
+                KeyValue::new(MESSAGING_KAFKA_OFFSET, offset),
+            ]);
+        }
+        Err(error) => {
+            operation.fail(SpanError::new(error_type(error)).with_description(error.to_string()));
         }
     }
 }

@@ -346,7 +346,18 @@ async fn a_returned_message_fails_the_publish_span_with_confirms_on() {
         .expect("confirm");
     assert!(confirmation.is_ack());
     let q = name("routable");
-    queue(&channel, &q).await;
+    // Exclusive: nothing consumes it, and it goes away with the connection.
+    channel
+        .queue_declare(
+            q.as_str().into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("queue");
     channel
         .basic_publish(
             "".into(),
