@@ -338,30 +338,28 @@ pub fn render_text(report: &TraceReport) -> String {
             s.duration_ms, s.service, s.name
         );
     }
-    let _ = writeln!(out, "  self time by service:");
-    for s in &report.self_time_by_service {
-        let _ = writeln!(
-            out,
-            "    {:>10.3} ms  {:>5.1}%  {}",
-            s.self_ms,
-            s.share * 100.0,
-            s.what
-        );
-    }
-    let _ = writeln!(
-        out,
-        "  self time by span (top {}):",
-        report.self_time_by_span.len()
+    let self_times = |out: &mut String, title: String, rows: &[SelfTime]| {
+        let _ = writeln!(out, "  {title}:");
+        for s in rows {
+            let _ = writeln!(
+                out,
+                "    {:>10.3} ms  {:>5.1}%  {}",
+                s.self_ms,
+                s.share * 100.0,
+                s.what
+            );
+        }
+    };
+    self_times(
+        &mut out,
+        "self time by service".into(),
+        &report.self_time_by_service,
     );
-    for s in &report.self_time_by_span {
-        let _ = writeln!(
-            out,
-            "    {:>10.3} ms  {:>5.1}%  {}",
-            s.self_ms,
-            s.share * 100.0,
-            s.what
-        );
-    }
+    self_times(
+        &mut out,
+        format!("self time by span (top {})", report.self_time_by_span.len()),
+        &report.self_time_by_span,
+    );
     for r in &report.repeated {
         let _ = writeln!(
             out,

@@ -39,101 +39,70 @@ fn tls_note(config: &OtlpConfig) -> Option<ExportSetupError> {
     })
 }
 
+/// Builds an OTLP exporter of type `$exporter` (span or metric: their builders have the same methods
+/// but no common trait) from `$config`.
+macro_rules! otlp_exporter {
+    ($exporter:ty, $config:expr, $what:literal) => {{
+        let config: &OtlpConfig = $config;
+        if let Some(e) = tls_note(config) {
+            return Err(e);
+        }
+        let built = match config.protocol {
+            #[cfg(feature = "otlp-grpc")]
+            Protocol::Grpc => {
+                use opentelemetry_otlp::WithTonicConfig;
+                let mut builder = <$exporter>::builder()
+                    .with_tonic()
+                    .with_endpoint(config.endpoint.clone())
+                    .with_timeout(config.timeout)
+                    .with_metadata(tonic_metadata(&config.headers));
+                if config.gzip {
+                    builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                builder.build()
+            }
+            #[cfg(feature = "otlp-http")]
+            Protocol::HttpProtobuf => {
+                use opentelemetry_otlp::WithHttpConfig;
+                let mut builder = <$exporter>::builder()
+                    .with_http()
+                    .with_endpoint(config.endpoint.clone())
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_timeout(config.timeout)
+                    .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>());
+                if config.gzip {
+                    builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                builder.build()
+            }
+            #[allow(unreachable_patterns)]
+            other => {
+                return Err(ExportSetupError(format!(
+                    "OTLP over {} needs tracewire's `{}` feature",
+                    other.name(),
+                    match other {
+                        Protocol::Grpc => "otlp-grpc",
+                        Protocol::HttpProtobuf => "otlp-http",
+                    }
+                )));
+            }
+        };
+        built.map_err(|e| ExportSetupError(format!(concat!("OTLP ", $what, " exporter: {}"), e)))
+    }};
+}
+
 /// The OTLP span exporter for `config`.
 pub(crate) fn span_exporter(
     config: &OtlpConfig,
 ) -> Result<opentelemetry_otlp::SpanExporter, ExportSetupError> {
-    if let Some(e) = tls_note(config) {
-        return Err(e);
-    }
-    let built = match config.protocol {
-        #[cfg(feature = "otlp-grpc")]
-        Protocol::Grpc => {
-            use opentelemetry_otlp::WithTonicConfig;
-            let metadata = tonic_metadata(&config.headers);
-            let mut builder = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(config.endpoint.clone())
-                .with_timeout(config.timeout)
-                .with_metadata(metadata);
-            if config.gzip {
-                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            builder.build()
-        }
-        #[cfg(feature = "otlp-http")]
-        Protocol::HttpProtobuf => {
-            use opentelemetry_otlp::WithHttpConfig;
-            let mut builder = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_endpoint(config.endpoint.clone())
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_timeout(config.timeout)
-                .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>());
-            if config.gzip {
-                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            builder.build()
-        }
-        #[allow(unreachable_patterns)]
-        other => {
-            return Err(ExportSetupError(format!(
-                "OTLP over {} needs tracewire's `{}` feature",
-                other.name(),
-                match other {
-                    Protocol::Grpc => "otlp-grpc",
-                    Protocol::HttpProtobuf => "otlp-http",
-                }
-            )));
-        }
-    };
-    built.map_err(|e| ExportSetupError(format!("OTLP span exporter: {e}")))
+    otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "span")
 }
 
 /// The OTLP metric exporter for `config`.
 pub(crate) fn metric_exporter(
     config: &OtlpConfig,
 ) -> Result<opentelemetry_otlp::MetricExporter, ExportSetupError> {
-    if let Some(e) = tls_note(config) {
-        return Err(e);
-    }
-    let built = match config.protocol {
-        #[cfg(feature = "otlp-grpc")]
-        Protocol::Grpc => {
-            use opentelemetry_otlp::WithTonicConfig;
-            let mut builder = opentelemetry_otlp::MetricExporter::builder()
-                .with_tonic()
-                .with_endpoint(config.endpoint.clone())
-                .with_timeout(config.timeout)
-                .with_metadata(tonic_metadata(&config.headers));
-            if config.gzip {
-                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            builder.build()
-        }
-        #[cfg(feature = "otlp-http")]
-        Protocol::HttpProtobuf => {
-            use opentelemetry_otlp::WithHttpConfig;
-            let mut builder = opentelemetry_otlp::MetricExporter::builder()
-                .with_http()
-                .with_endpoint(config.endpoint.clone())
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_timeout(config.timeout)
-                .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>());
-            if config.gzip {
-                builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            builder.build()
-        }
-        #[allow(unreachable_patterns)]
-        other => {
-            return Err(ExportSetupError(format!(
-                "OTLP over {} is not compiled in",
-                other.name()
-            )));
-        }
-    };
-    built.map_err(|e| ExportSetupError(format!("OTLP metric exporter: {e}")))
+    otlp_exporter!(opentelemetry_otlp::MetricExporter, config, "metric")
 }
 
 #[cfg(feature = "otlp-grpc")]

@@ -230,19 +230,19 @@ impl Database {
     /// The same pool (the same database, even in memory) traced as another service.
     async fn for_service(&self, telemetry: &ServiceTelemetry) -> Database {
         let instrumentation = telemetry.instrumentation("tracewire-sqlx");
+        macro_rules! rewrap {
+            ($variant:ident, $pool:expr) => {
+                Database::$variant(
+                    TracedPool::builder((**$pool).clone())
+                        .instrumentation(instrumentation)
+                        .build()
+                        .await,
+                )
+            };
+        }
         match self {
-            Database::Sqlite(pool) => Database::Sqlite(
-                TracedPool::builder((**pool).clone())
-                    .instrumentation(instrumentation)
-                    .build()
-                    .await,
-            ),
-            Database::Postgres(pool) => Database::Postgres(
-                TracedPool::builder((**pool).clone())
-                    .instrumentation(instrumentation)
-                    .build()
-                    .await,
-            ),
+            Database::Sqlite(pool) => rewrap!(Sqlite, pool),
+            Database::Postgres(pool) => rewrap!(Postgres, pool),
         }
     }
 
@@ -254,35 +254,26 @@ impl Database {
     }
 
     async fn execute(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<(), String> {
+        // The same binding for both databases; only the pool's type differs.
+        macro_rules! run {
+            ($pool:expr) => {{
+                let mut query = sqlx::query(sql);
+                for arg in args {
+                    query = match arg {
+                        Arg::Text(t) => query.bind(t.to_string()),
+                        Arg::Int(i) => query.bind(*i),
+                    };
+                }
+                query
+                    .execute($pool)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }};
+        }
         match self {
-            Database::Sqlite(pool) => {
-                let mut query = sqlx::query(sql);
-                for arg in args {
-                    query = match arg {
-                        Arg::Text(t) => query.bind(t.to_string()),
-                        Arg::Int(i) => query.bind(*i),
-                    };
-                }
-                query
-                    .execute(pool)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }
-            Database::Postgres(pool) => {
-                let mut query = sqlx::query(sql);
-                for arg in args {
-                    query = match arg {
-                        Arg::Text(t) => query.bind(t.to_string()),
-                        Arg::Int(i) => query.bind(*i),
-                    };
-                }
-                query
-                    .execute(pool)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }
+            Database::Sqlite(pool) => run!(pool),
+            Database::Postgres(pool) => run!(pool),
         }
     }
 
