@@ -1,5 +1,6 @@
 //! OTLP exporters from [`OtlpConfig`], and the counts that show whether export keeps up.
 
+#[cfg(feature = "otlp-http")]
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -7,12 +8,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use opentelemetry::Context;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+use opentelemetry_sdk::metrics::PeriodicReader;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+use opentelemetry_sdk::trace::BatchConfigBuilder;
+use opentelemetry_sdk::trace::BatchSpanProcessor;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+use opentelemetry_sdk::trace::SpanExporter;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use crate::env::{OtlpConfig, Protocol};
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+use crate::env::Protocol;
+use crate::env::{BatchSettings, OtlpConfig};
 
 /// Why an exporter could not be built (the application goes on without exporting).
 #[derive(Debug)]
@@ -26,6 +38,7 @@ impl fmt::Display for ExportSetupError {
 
 impl std::error::Error for ExportSetupError {}
 
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn tls_note(config: &OtlpConfig) -> Option<ExportSetupError> {
     let configured = config.certificate.is_some()
         || config.client_certificate.is_some()
@@ -41,6 +54,7 @@ fn tls_note(config: &OtlpConfig) -> Option<ExportSetupError> {
 
 /// Builds an OTLP exporter of type `$exporter` (span or metric: their builders have the same methods
 /// but no common trait) from `$config`.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 macro_rules! otlp_exporter {
     ($exporter:ty, $config:expr, $what:literal) => {{
         let config: &OtlpConfig = $config;
@@ -91,18 +105,70 @@ macro_rules! otlp_exporter {
     }};
 }
 
-/// The OTLP span exporter for `config`.
-pub(crate) fn span_exporter(
+/// The batch processor exporting spans over OTLP as `config` says, counting into `stats`.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) fn batch_processor(
     config: &OtlpConfig,
-) -> Result<opentelemetry_otlp::SpanExporter, ExportSetupError> {
-    otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "span")
+    batch: BatchSettings,
+    stats: &ExportStats,
+) -> Result<BatchSpanProcessor, ExportSetupError> {
+    let exporter: Result<opentelemetry_otlp::SpanExporter, _> =
+        (|| otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "span"))();
+    let exporter = CountExported {
+        inner: exporter?,
+        stats: stats.clone(),
+    };
+    Ok(BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(batch.max_queue_size)
+                .with_max_export_batch_size(batch.max_export_batch_size)
+                .with_scheduled_delay(batch.schedule_delay)
+                .build(),
+        )
+        .build())
 }
 
-/// The OTLP metric exporter for `config`.
-pub(crate) fn metric_exporter(
+/// The meter provider exporting over OTLP as `config` says, every `interval`.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) fn meter_provider(
     config: &OtlpConfig,
-) -> Result<opentelemetry_otlp::MetricExporter, ExportSetupError> {
-    otlp_exporter!(opentelemetry_otlp::MetricExporter, config, "metric")
+    interval: Duration,
+    resource: Resource,
+) -> Result<SdkMeterProvider, ExportSetupError> {
+    let exporter: Result<opentelemetry_otlp::MetricExporter, _> =
+        (|| otlp_exporter!(opentelemetry_otlp::MetricExporter, config, "metric"))();
+    let reader = PeriodicReader::builder(exporter?)
+        .with_interval(interval)
+        .build();
+    Ok(SdkMeterProvider::builder()
+        .with_resource(resource)
+        .with_reader(reader)
+        .build())
+}
+
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+const NO_TRANSPORT: &str =
+    "tracewire was built without an OTLP transport (features `otlp-grpc`, `otlp-http`)";
+
+/// Without a transport compiled in, OTLP export is reported as unavailable (the console still works).
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub(crate) fn batch_processor(
+    _config: &OtlpConfig,
+    _batch: BatchSettings,
+    _stats: &ExportStats,
+) -> Result<BatchSpanProcessor, ExportSetupError> {
+    Err(ExportSetupError(NO_TRANSPORT.to_owned()))
+}
+
+/// Without a transport compiled in, OTLP export is reported as unavailable.
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub(crate) fn meter_provider(
+    _config: &OtlpConfig,
+    _interval: Duration,
+    _resource: Resource,
+) -> Result<SdkMeterProvider, ExportSetupError> {
+    Err(ExportSetupError(NO_TRANSPORT.to_owned()))
 }
 
 #[cfg(feature = "otlp-grpc")]
@@ -217,12 +283,14 @@ impl<P: SpanProcessor> SpanProcessor for CountEnded<P> {
 }
 
 /// Counts what the exporter it wraps delivers.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 #[derive(Debug)]
 pub(crate) struct CountExported<E> {
     pub(crate) inner: E,
     pub(crate) stats: ExportStats,
 }
 
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 impl<E: SpanExporter> SpanExporter for CountExported<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let n = batch.len() as u64;

@@ -62,10 +62,8 @@ use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, ShouldSample, SpanProcessor,
-};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, ShouldSample, SpanProcessor};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -318,22 +316,9 @@ impl Builder {
                 .with_resource(resource.clone());
 
             if otlp_on {
-                match export::span_exporter(&self.config.traces) {
-                    Ok(exporter) => {
-                        let exporter = export::CountExported {
-                            inner: exporter,
-                            stats: export_stats.clone(),
-                        };
-                        let batch = self.config.batch;
-                        let processor = BatchSpanProcessor::builder(exporter)
-                            .with_batch_config(
-                                BatchConfigBuilder::default()
-                                    .with_max_queue_size(batch.max_queue_size)
-                                    .with_max_export_batch_size(batch.max_export_batch_size)
-                                    .with_scheduled_delay(batch.schedule_delay)
-                                    .build(),
-                            )
-                            .build();
+                match export::batch_processor(&self.config.traces, self.config.batch, &export_stats)
+                {
+                    Ok(processor) => {
                         let counted = export::CountEnded {
                             inner: processor,
                             stats: export_stats.clone(),
@@ -367,18 +352,12 @@ impl Builder {
             tracer_provider = Some(builder.build());
 
             if self.metrics_otlp() {
-                match export::metric_exporter(&self.config.metrics) {
-                    Ok(exporter) => {
-                        let reader = PeriodicReader::builder(exporter)
-                            .with_interval(self.config.metric_export_interval)
-                            .build();
-                        meter_provider = Some(
-                            SdkMeterProvider::builder()
-                                .with_resource(resource)
-                                .with_reader(reader)
-                                .build(),
-                        );
-                    }
+                match export::meter_provider(
+                    &self.config.metrics,
+                    self.config.metric_export_interval,
+                    resource,
+                ) {
+                    Ok(provider) => meter_provider = Some(provider),
                     Err(e) => setup_errors.push(e),
                 }
             }
