@@ -6,6 +6,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -76,6 +82,7 @@ pub fn as_str(value: &AnyValue) -> Option<&str> {
 #[derive(Clone, Default)]
 struct Store {
     requests: Arc<Mutex<Vec<(ExportTraceServiceRequest, HeaderMap)>>>,
+    metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
     stopped: Arc<std::sync::atomic::AtomicBool>,
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -100,6 +107,23 @@ impl Store {
 }
 
 #[tonic::async_trait]
+impl MetricsService for Store {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.slow_down().await;
+        if self.is_stopped() {
+            return Err(tonic::Status::unavailable("receiver stopped"));
+        }
+        if let Ok(mut metrics) = self.metrics.lock() {
+            metrics.push(request.into_inner());
+        }
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
 impl TraceService for Store {
     async fn export(
         &self,
@@ -115,8 +139,8 @@ impl TraceService for Store {
     }
 }
 
-/// An OTLP trace receiver for tests: OTLP/gRPC and OTLP/HTTP (protobuf, `POST /v1/traces`) on ephemeral
-/// 127.0.0.1 ports. It stops when dropped.
+/// An OTLP receiver for tests: traces over OTLP/gRPC and OTLP/HTTP (protobuf, `POST /v1/traces`), and
+/// metrics over OTLP/gRPC, on ephemeral 127.0.0.1 ports. It stops when dropped.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
@@ -151,9 +175,12 @@ impl OtlpReceiver {
         let grpc_addr = grpc_incoming.local_addr()?;
         let grpc_service = TraceServiceServer::new(store.clone())
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let metrics_service = MetricsServiceServer::new(store.clone())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let grpc = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(grpc_service)
+                .add_service(metrics_service)
                 .serve_with_incoming(grpc_incoming)
                 .await;
         });
@@ -252,6 +279,40 @@ impl OtlpReceiver {
             .lock()
             .map(|r| r.iter().map(|(_, headers)| headers.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// The metric export requests received so far (OTLP/gRPC).
+    pub fn metric_requests(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.store
+            .metrics
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// Names of the metrics received so far, with the `service.name` they came under, deduplicated.
+    pub fn metric_names(&self) -> Vec<(String, String)> {
+        let mut names = Vec::new();
+        for request in self.metric_requests() {
+            for resource in request.resource_metrics {
+                let service = resource
+                    .resource
+                    .as_ref()
+                    .and_then(|r| find(&r.attributes, "service.name"))
+                    .and_then(as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                for scope in resource.scope_metrics {
+                    for metric in scope.metrics {
+                        let entry = (service.clone(), metric.name);
+                        if !names.contains(&entry) {
+                            names.push(entry);
+                        }
+                    }
+                }
+            }
+        }
+        names
     }
 
     /// Every span received so far.

@@ -342,3 +342,42 @@ async fn a_slow_collector_costs_spans_not_requests() {
         "a queue of 128 cannot hold what a timed-out collector does not take: most spans dropped: {stats}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_exported_over_otlp_under_the_service_name() {
+    let receiver = OtlpReceiver::start().await.expect("receiver");
+    let telemetry = Builder::from_config(config(&[
+        ("OTEL_SERVICE_NAME", "metered".into()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.grpc_endpoint()),
+        ("OTEL_TRACES_EXPORTER", "none".into()),
+        ("OTEL_METRICS_EXPORTER", "otlp".into()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "100".into()),
+    ]))
+    .without_subscriber()
+    .build();
+    assert!(telemetry.report().metrics, "{}", telemetry.report());
+    let meter_provider = telemetry.meter_provider().expect("metrics on").clone();
+    // The HTTP server layer records `http.server.request.duration` through this meter provider.
+    opentelemetry::global::set_meter_provider(meter_provider.clone());
+    let (url, server) = serve_app().await;
+    for _ in 0..3 {
+        assert_eq!(get(&url).await, 200);
+    }
+    server.abort();
+    meter_provider.force_flush().expect("flush");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let wanted = (
+        "metered".to_owned(),
+        "http.server.request.duration".to_owned(),
+    );
+    while !receiver.metric_names().contains(&wanted) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        receiver.metric_names().contains(&wanted),
+        "{:?}",
+        receiver.metric_names()
+    );
+    let _ = meter_provider.shutdown();
+}
