@@ -241,7 +241,8 @@ pub fn analyze(trace: &[Span], options: &Options) -> TraceReport {
         let own = self_times
             .get(&s.span_id)
             .map_or(0, |d| d.as_nanos() as u64);
-        *per_service.entry(&s.service).or_default() += own;
+        let total = per_service.entry(&s.service).or_default();
+        *total = total.saturating_add(own);
     }
     let mut by_service: Vec<SelfTime> = per_service
         .into_iter()
@@ -259,7 +260,7 @@ pub fn analyze(trace: &[Span], options: &Options) -> TraceReport {
             .entry((s.parent_id, s.service.as_str(), s.name.as_str()))
             .or_default();
         entry.0 += 1;
-        entry.1 += s.duration();
+        entry.1 = entry.1.saturating_add(s.duration());
     }
     let mut repeated: Vec<Repeated> = siblings
         .into_iter()

@@ -111,22 +111,26 @@ pub fn dot(edges: &[Edge]) -> String {
     out
 }
 
-/// A Mermaid flowchart.
+/// A Mermaid flowchart. Node ids are `s0`, `s1`, … (service names become labels), so names that
+/// differ only in punctuation, or are empty, stay distinct and valid.
 pub fn mermaid(edges: &[Edge]) -> String {
-    let id = |s: &str| -> String {
-        s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect()
+    let mut ids: Vec<String> = Vec::new();
+    let mut id = |service: &str| -> String {
+        let index = ids.iter().position(|s| s == service).unwrap_or_else(|| {
+            ids.push(service.to_owned());
+            ids.len() - 1
+        });
+        format!("s{index}")
     };
+    let label = |service: &str| service.replace('"', "'");
     let mut out = String::from("flowchart LR\n");
     for e in edges {
+        let (caller, callee) = (id(&e.caller), id(&e.callee));
         out.push_str(&format!(
-            "  {}[\"{}\"] -->|\"{}\"| {}[\"{}\"]\n",
-            id(&e.caller),
-            e.caller.replace('"', "'"),
-            label(e),
-            id(&e.callee),
-            e.callee.replace('"', "'")
+            "  {caller}[\"{}\"] -->|\"{}\"| {callee}[\"{}\"]\n",
+            label(&e.caller),
+            self::label(e),
+            label(&e.callee)
         ));
     }
     out

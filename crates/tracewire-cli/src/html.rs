@@ -35,10 +35,11 @@ pub fn page(trace: &[Span]) -> String {
         .first()
         .map(|s| format!("{:032x}", s.trace_id))
         .unwrap_or_default();
-    // `</` inside the JSON would end the script element early.
+    // No `<` at all inside the script element: `</script` or `<!--` in a span name would change how
+    // the HTML parser reads it. JSON reads `\u003c` back as `<`.
     let data = json!({ "traceId": trace_id, "spans": spans })
         .to_string()
-        .replace("</", "<\\/");
+        .replace('<', "\\u003c");
     TEMPLATE
         .replace("{{TRACE_ID}}", &trace_id)
         .replace("{{DATA}}", &data)
@@ -104,16 +105,21 @@ window.onerror = function (message) {
   roots.sort((a, b) => a.start - b.start);
   const ordered = [];
   const depth = new Map();
-  const stack = roots.slice().reverse().map(s => [s, 0]);
-  while (stack.length) {
-    const [s, d] = stack.pop();
-    if (depth.has(s.id)) continue;
-    depth.set(s.id, d);
-    ordered.push(s);
-    const kids = children.get(s.id) || [];
-    for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], d + 1]);
+  function walk(starts) {
+    const stack = starts.slice().reverse().map(s => [s, 0]);
+    while (stack.length) {
+      const [s, d] = stack.pop();
+      if (depth.has(s.id)) continue;
+      depth.set(s.id, d);
+      ordered.push(s);
+      const kids = children.get(s.id) || [];
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], d + 1]);
+    }
   }
-  const total = Math.max(1e-6, ...spans.map(s => s.start + s.duration));
+  walk(roots);
+  // Spans in a parent cycle have no root: draw them too.
+  walk(spans.filter(s => !depth.has(s.id)));
+  const total = spans.reduce((m, s) => Math.max(m, s.start + s.duration), 1e-6);
   let view = { from: 0, to: total };
 
   const gantt = document.getElementById("gantt");
@@ -189,17 +195,22 @@ window.onerror = function (message) {
   // Flame graph: stacks of service: name, width = inclusive time, merged by path.
   const flame = document.getElementById("flame");
   const root = { name: "all", time: 0, error: false, kids: new Map() };
-  function add(node, s) {
+  // Iterative walks: deep traces must not overflow the JavaScript stack.
+  const addStack = roots.map(r => [root, r]);
+  for (const r of roots) root.time += r.duration;
+  while (addStack.length) {
+    const [node, s] = addStack.pop();
     const key = s.service + ": " + s.name;
     if (!node.kids.has(key)) node.kids.set(key, { name: key, time: 0, error: false, kids: new Map() });
     const child = node.kids.get(key);
     child.time += s.duration;
     child.error = child.error || s.error;
-    for (const k of children.get(s.id) || []) add(child, k);
+    for (const k of children.get(s.id) || []) addStack.push([child, k]);
   }
-  for (const r of roots) { root.time += r.duration; add(root, r); }
   let frames = 0, maxDepth = 0;
-  function place(node, left, width, d) {
+  const placeStack = [[root, 0, 0]];
+  while (placeStack.length) {
+    const [node, left, d] = placeStack.pop();
     maxDepth = Math.max(maxDepth, d);
     let x = left;
     for (const kid of node.kids.values()) {
@@ -213,11 +224,10 @@ window.onerror = function (message) {
       div.title = kid.name + " — " + kid.time.toFixed(3) + " ms";
       flame.appendChild(div);
       frames++;
-      place(kid, x, w, d + 1);
+      placeStack.push([kid, x, d + 1]);
       x += w;
     }
   }
-  place(root, 0, 100, 0);
   flame.style.height = ((maxDepth + 1) * 18) + "px";
   document.body.dataset.bars = bars.length.toString();
   document.body.dataset.frames = frames.toString();

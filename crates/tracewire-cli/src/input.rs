@@ -79,60 +79,73 @@ pub fn read(mut reader: impl BufRead, format: Option<Format>) -> std::io::Result
     };
     let mut line = String::new();
     let mut number = 0;
-    // Pretty-printed documents: gather lines until the document parses.
-    let mut pending = String::new();
-    let mut pending_start = 0;
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
             break;
         }
         number += 1;
-        if pending.is_empty() && line.trim().is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
         if loaded.format.is_none() {
             loaded.format = Format::detect(&line);
         }
-        let record: &str = if pending.is_empty() {
-            &line
-        } else {
-            pending.push_str(&line);
-            &pending
-        };
-        match parse_record(record, loaded.format) {
-            Ok(spans) => {
-                loaded.spans.extend(spans);
-                pending.clear();
-            }
+        match parse_record(&line, loaded.format) {
+            Ok(spans) => loaded.spans.extend(spans),
             Err(e) if e.is_eof() && loaded.format != Some(Format::Otlp) => {
-                // An unfinished (pretty-printed) document: keep reading into it. OTLP files are one
-                // request per line, so there a cut line is malformed and the next line starts afresh.
-                if pending.is_empty() {
-                    pending_start = number;
-                    pending.push_str(&line);
-                }
+                // An unfinished (pretty-printed) document: read the rest once and parse it as a stream
+                // of documents, instead of re-parsing a growing buffer line after line. OTLP files are
+                // one request per line, so there a cut line is malformed and the next starts afresh.
+                let start = number;
+                let mut rest = std::mem::take(&mut line);
+                reader.read_to_string(&mut rest)?;
+                read_documents(&rest, start, loaded.format, &mut loaded);
+                break;
             }
-            Err(e) => {
-                loaded.malformed.push(Malformed {
-                    line: if pending.is_empty() {
-                        number
-                    } else {
-                        pending_start
-                    },
-                    reason: e.to_string(),
-                });
-                pending.clear();
-            }
+            Err(e) => loaded.malformed.push(Malformed {
+                line: number,
+                reason: e.to_string(),
+            }),
         }
     }
-    if !pending.trim().is_empty() {
-        loaded.malformed.push(Malformed {
-            line: pending_start,
-            reason: "the file ends inside this record".to_owned(),
-        });
-    }
     Ok(loaded)
+}
+
+/// Parses `text` (starting at line `first_line` of the file) as consecutive JSON documents.
+fn read_documents(text: &str, first_line: usize, format: Option<Format>, loaded: &mut Loaded) {
+    let line_at = |offset: usize| {
+        let offset = offset.min(text.len());
+        let skipped = text[offset..].len() - text[offset..].trim_start().len();
+        first_line + text[..offset + skipped].matches('\n').count()
+    };
+    macro_rules! stream {
+        ($ty:ty, $into:expr) => {{
+            let mut documents = serde_json::Deserializer::from_str(text).into_iter::<$ty>();
+            loop {
+                let offset = documents.byte_offset();
+                match documents.next() {
+                    None => break,
+                    Some(Ok(document)) => loaded.spans.extend($into(document)),
+                    Some(Err(e)) => {
+                        loaded.malformed.push(Malformed {
+                            line: line_at(offset),
+                            reason: e.to_string(),
+                        });
+                        // A broken document leaves the stream at an unknown place: stop here.
+                        break;
+                    }
+                }
+            }
+        }};
+    }
+    match format {
+        Some(Format::Zipkin) => stream!(Vec<ZipkinSpan>, |spans: Vec<ZipkinSpan>| spans
+            .into_iter()
+            .filter_map(ZipkinSpan::into_span)
+            .collect::<Vec<_>>()),
+        _ => stream!(JaegerDocument, JaegerDocument::into_spans),
+    }
 }
 
 fn parse_record(record: &str, format: Option<Format>) -> Result<Vec<Span>, serde_json::Error> {
@@ -477,6 +490,8 @@ struct ZipkinSpan {
     local_endpoint: Option<ZipkinEndpoint>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
+    #[serde(default)]
+    shared: bool,
 }
 
 #[derive(Deserialize)]
@@ -494,14 +509,23 @@ impl ZipkinSpan {
                 .get("otel.status_code")
                 .is_some_and(|v| v.eq_ignore_ascii_case("error"));
         let start = self.timestamp.saturating_mul(1000);
+        let id = parse_hex_u64(&self.id)?;
+        let parent = self
+            .parent_id
+            .as_deref()
+            .and_then(parse_hex_u64)
+            .unwrap_or(0);
+        // Zipkin's shared spans: the server half reuses the client's id. Give it an id of its own,
+        // as a child of the client half, so both stay in the tree.
+        let (span_id, parent_id) = if self.shared {
+            (id.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15, id)
+        } else {
+            (id, parent)
+        };
         Some(Span {
             trace_id: parse_hex_u128(&self.trace_id)?,
-            span_id: parse_hex_u64(&self.id)?,
-            parent_id: self
-                .parent_id
-                .as_deref()
-                .and_then(parse_hex_u64)
-                .unwrap_or(0),
+            span_id,
+            parent_id,
             name: self.name,
             service: self
                 .local_endpoint

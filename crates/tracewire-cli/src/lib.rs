@@ -5,7 +5,7 @@
 //!                        [--service NAME] [--trace ID] [--min-duration MS] [--errors-only]
 //! tracewire deps FILE [--format …] [--output text|dot|mermaid|json]
 //! tracewire waterfall FILE [--format …] [--trace ID] [--width N] [--html OUT.html]
-//! tracewire propagation URL [--formats w3c,b3,b3multi,jaeger]
+//! tracewire propagation URL [--formats w3c,b3,b3multi,jaeger] [--listen ADDR:PORT] [--advertise HOST:PORT]
 //! ```
 //!
 //! Files are OTLP JSON lines (the Collector's file exporter), Jaeger JSON or Zipkin v2 JSON, detected
@@ -43,7 +43,8 @@ usage:
 
 FILE is OTLP JSON lines, Jaeger JSON or Zipkin v2 JSON (detected, or named with --format); - reads stdin.
 `propagation` sends requests to a service implementing the W3C validation-service contract and
-exits 1 if any context did not survive.
+exits 1 if any context did not survive. Callbacks come to --listen (default 127.0.0.1, any port);
+a service in another container or host needs --listen 0.0.0.0:PORT --advertise THIS_HOST:PORT.
 ";
 
 struct Args {
@@ -236,7 +237,9 @@ fn run_inner(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> Resul
                 std::fs::write(path, html::page(&trace)).map_err(|e| format!("{path}: {e}"))?;
                 write(out, &format!("wrote {path}\n"))?;
             } else {
-                let width = args.number("--width")?.map_or(60, |w| w as usize);
+                let width = args
+                    .number("--width")?
+                    .map_or(60, |w| (w as usize).clamp(8, 500));
                 let drawn: Vec<_> = trace.iter().map(analyze::to_waterfall).collect();
                 write(out, &tracewire_core::waterfall::render(&drawn, width))?;
             }
@@ -262,7 +265,13 @@ fn run_inner(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> Resul
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
-            let reports = runtime.block_on(propagation::check(target, &carriers))?;
+            let listen = args.value("--listen").unwrap_or("127.0.0.1:0");
+            let reports = runtime.block_on(propagation::check(
+                target,
+                &carriers,
+                listen,
+                args.value("--advertise"),
+            ))?;
             write(out, &propagation::render(&reports))?;
             Ok(if reports.iter().all(propagation::FormatReport::passed) {
                 0

@@ -139,18 +139,26 @@ fn carried(headers: &HeaderMap) -> Option<(String, bool, &'static str)> {
     None
 }
 
-/// Runs the check of each format in `carriers` against `target` (the service's test endpoint).
-pub async fn check(target: &str, carriers: &[Carrier]) -> Result<Vec<FormatReport>, String> {
+/// Runs the check of each format in `carriers` against `target` (the service's test endpoint),
+/// receiving callbacks on `listen` and telling the service to call `advertise` (default: the address
+/// actually bound).
+pub async fn check(
+    target: &str,
+    carriers: &[Carrier],
+    listen: &str,
+    advertise: Option<&str>,
+) -> Result<Vec<FormatReport>, String> {
     let received: Received = Arc::default();
     let app = Router::new()
         .route("/callback/{format}", post(callback))
         .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen for callbacks: {e}"))?;
+        .map_err(|e| format!("cannot listen for callbacks on {listen}: {e}"))?;
     let addr: SocketAddr = listener
         .local_addr()
         .map_err(|e| format!("cannot listen for callbacks: {e}"))?;
+    let callback_host = advertise.map_or_else(|| addr.to_string(), str::to_owned);
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -165,7 +173,7 @@ pub async fn check(target: &str, carriers: &[Carrier]) -> Result<Vec<FormatRepor
         let span_id = format!("{:016x}", random_u64());
         let nonce = format!("{:x}", random_u64());
         let body = serde_json::json!([{
-            "url": format!("http://{addr}/callback/{}", carrier.name()),
+            "url": format!("http://{callback_host}/callback/{}", carrier.name()),
             "arguments": []
         }]);
         let mut request = client.post(target).json(&body);

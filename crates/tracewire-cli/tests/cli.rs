@@ -382,6 +382,48 @@ fn malformed_records_are_reported_with_their_line_and_skipped() {
 }
 
 #[test]
+fn zipkin_shared_spans_stay_two_spans() {
+    // Brave's shared-span model: the server half reuses the client half's id.
+    let shared = json!([
+        {"traceId": "1", "id": "a", "name": "GET", "kind": "CLIENT", "timestamp": T0_US, "duration": 100,
+         "localEndpoint": {"serviceName": "web"}},
+        {"traceId": "1", "id": "a", "name": "GET /items", "kind": "SERVER", "timestamp": T0_US + 10, "duration": 80,
+         "shared": true, "localEndpoint": {"serviceName": "items"}}
+    ]);
+    let path = temp("shared.zipkin.json");
+    std::fs::write(&path, shared.to_string()).expect("write");
+    let output = tracewire(&[
+        "deps",
+        path.to_str().unwrap_or_default(),
+        "--output",
+        "json",
+    ]);
+    let edges: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(edges[0]["caller"], "web");
+    assert_eq!(edges[0]["callee"], "items");
+    let output = tracewire(&["analyze", path.to_str().unwrap_or_default(), "--json"]);
+    let reports: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(reports[0]["span_count"], 2);
+}
+
+#[test]
+fn a_large_pretty_printed_jaeger_file_is_read_in_one_pass() {
+    // 60 traces of 10 spans, pretty-printed: ~18,000 lines. Re-parsing per line would take minutes.
+    let mut spans = Vec::new();
+    for i in 1..=60u64 {
+        spans.extend(checkout(u128::from(i), 100, false));
+    }
+    let document = jaeger(&spans);
+    assert!(document.lines().count() > 10_000);
+    let path = temp("big.jaeger.json");
+    std::fs::write(&path, document).expect("write");
+    let output = tracewire(&["analyze", path.to_str().unwrap_or_default(), "--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let reports: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(reports.as_array().map(Vec::len), Some(60));
+}
+
+#[test]
 fn deps_gives_edges_with_error_rates_and_percentiles() {
     // 100 checkouts; the payment call takes 1..=100 ms; every tenth one fails.
     let mut spans = Vec::new();
@@ -415,9 +457,10 @@ fn deps_gives_edges_with_error_rates_and_percentiles() {
     assert!(dot.contains("\"order-service\" -> \"payment-service\" [label=\"100 calls, 10.0% errors, p50 50.000 ms, p99 99.000 ms\", color=red];"), "{dot}");
     let mermaid = text(&tracewire(&["deps", p, "--output", "mermaid"]).stdout);
     assert!(
-        mermaid.contains("api_gateway[\"api-gateway\"] -->|\"100 calls, 0.0% errors"),
+        mermaid.contains("s0[\"api-gateway\"] -->|\"100 calls, 0.0% errors"),
         "{mermaid}"
     );
+    assert!(mermaid.contains("s1[\"order-service\"] -->|"), "{mermaid}");
 }
 
 #[test]
@@ -497,7 +540,10 @@ fn the_html_page_renders_in_headless_chromium() {
         "Chromium is needed for this test (Debian: apt-get install chromium; .ci/run installs it)",
     );
     let path = temp("one.zipkin.json");
-    std::fs::write(&path, zipkin(&checkout(TRACE, 150, true))).expect("write");
+    let mut spans = checkout(TRACE, 150, true);
+    // Span text that would end or comment out the script element if it were pasted in raw.
+    spans[3].name = "SELECT '</script><!--<script>' FROM inventory";
+    std::fs::write(&path, zipkin(&spans)).expect("write");
     let page = temp("trace.html");
     let output = tracewire(&[
         "waterfall",

@@ -162,7 +162,8 @@ pub struct OtlpConfig {
 pub struct BatchSettings {
     /// Delay between two exports (5 s).
     pub schedule_delay: Duration,
-    /// Longest time one export may take (30 s).
+    /// Longest time one export may take (30 s); the OTLP exporter's timeout is the smaller of this and
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`.
     pub export_timeout: Duration,
     /// Spans held for export; beyond it spans are dropped and counted (2048).
     pub max_queue_size: usize,
@@ -249,7 +250,7 @@ impl Config {
         let metrics = env.otlp(Signal::Metrics);
         let batch = env.batch();
         let metric_export_interval =
-            env.millis("OTEL_METRIC_EXPORT_INTERVAL", Duration::from_secs(60));
+            env.interval("OTEL_METRIC_EXPORT_INTERVAL", Duration::from_secs(60));
         let log_format = match env.get("TRACEWIRE_LOG_FORMAT") {
             None => LogFormat::Text,
             Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -355,6 +356,21 @@ impl Env<'_> {
                         "is not a non-negative number of milliseconds",
                         &used,
                     );
+                    default
+                }
+            },
+        }
+    }
+
+    /// A delay or interval in milliseconds: `0` would make the exporter spin, so it is refused too.
+    fn interval(&mut self, name: &'static str, default: Duration) -> Duration {
+        match self.get(name) {
+            None => default,
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                _ => {
+                    let used = format!("{} ms", default.as_millis());
+                    self.warn(name, &v, "is not a positive number of milliseconds", &used);
                     default
                 }
             },
@@ -683,7 +699,7 @@ impl Env<'_> {
             max_export_batch_size = max_queue_size;
         }
         BatchSettings {
-            schedule_delay: self.millis("OTEL_BSP_SCHEDULE_DELAY", d.schedule_delay),
+            schedule_delay: self.interval("OTEL_BSP_SCHEDULE_DELAY", d.schedule_delay),
             export_timeout: self.millis("OTEL_BSP_EXPORT_TIMEOUT", d.export_timeout),
             max_queue_size,
             max_export_batch_size,
@@ -985,6 +1001,14 @@ mod tests {
         let c = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")]);
         assert_eq!(c.batch.max_queue_size, 2048);
         assert!(warned(&c, "OTEL_BSP_MAX_QUEUE_SIZE"));
+        // A zero delay would make the export thread spin: refused, not read as "no limit".
+        let c = config(&[
+            ("OTEL_BSP_SCHEDULE_DELAY", "0"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+        ]);
+        assert_eq!(c.batch.schedule_delay, Duration::from_secs(5));
+        assert_eq!(c.metric_export_interval, Duration::from_secs(60));
+        assert!(warned(&c, "OTEL_BSP_SCHEDULE_DELAY") && warned(&c, "OTEL_METRIC_EXPORT_INTERVAL"));
     }
 
     #[test]

@@ -112,6 +112,12 @@ pub(crate) fn batch_processor(
     batch: BatchSettings,
     stats: &ExportStats,
 ) -> Result<BatchSpanProcessor, ExportSetupError> {
+    // One export may take no longer than either timeout says (the SDK's thread-based batch processor
+    // has no export timeout of its own).
+    let config = &OtlpConfig {
+        timeout: config.timeout.min(batch.export_timeout),
+        ..config.clone()
+    };
     let exporter: Result<opentelemetry_otlp::SpanExporter, _> =
         (|| otlp_exporter!(opentelemetry_otlp::SpanExporter, config, "span"))();
     let exporter = CountExported {

@@ -417,17 +417,18 @@ impl Builder {
     /// [`without_subscriber`](Self::without_subscriber)) a `tracing` subscriber with the OpenTelemetry
     /// layer and a log formatter. Logs the start-up report and any warnings.
     ///
-    /// Outside a Tokio runtime it starts a small one of its own for the exporter, kept by the guard.
+    /// The exporters run on a one-thread Tokio runtime of tracewire's own, kept by the guard, inside or
+    /// outside the application's runtime.
     pub fn install(self) -> Guard {
-        let runtime = match tokio::runtime::Handle::try_current() {
-            Ok(_) => None,
-            Err(_) => tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("tracewire-export")
-                .enable_all()
-                .build()
-                .ok(),
-        };
+        // The exporters run on a small runtime of tracewire's own, never the application's: a gRPC
+        // channel's worker on the application's runtime could not run while the guard's drop blocks a
+        // current-thread runtime for the final flush.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tracewire-export")
+            .enable_all()
+            .build()
+            .ok();
         let mut telemetry = match &runtime {
             Some(rt) => {
                 let _entered = rt.enter();

@@ -230,3 +230,84 @@ fn shutdown_decides_what_is_still_held() {
         .collect();
     assert_eq!(names, ["failed"]);
 }
+
+#[test]
+fn a_slow_root_counts_even_when_a_background_child_ends_last() {
+    let exporter = Recorder::default();
+    let tail = TailSampling::new()
+        .keep_slower_than(Duration::from_millis(500))
+        .baseline_ratio(0.0)
+        .into_processor(exporter.clone());
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(tail)
+        .build();
+    let tracer = provider.tracer("slow-root");
+    let t0 = SystemTime::now();
+    let root = tracer
+        .span_builder("GET /report")
+        .with_start_time(t0)
+        .start(&tracer);
+    let cx = Context::new().with_span(root);
+    let background = tracer
+        .span_builder("refresh cache")
+        .with_start_time(t0 + Duration::from_millis(1900))
+        .start_with_context(&tracer, &cx);
+    cx.span().end_with_timestamp(t0 + Duration::from_secs(2));
+    let mut background = background;
+    background.end_with_timestamp(t0 + Duration::from_millis(1950));
+    let names: HashSet<String> = exporter
+        .spans()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert!(
+        names.contains("GET /report") && names.contains("refresh cache"),
+        "{names:?}"
+    );
+    let _ = provider.shutdown();
+}
+
+#[test]
+fn the_same_trace_entering_again_later_gets_its_own_decision() {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceState};
+    let exporter = Recorder::default();
+    let tail = TailSampling::new()
+        .ignore_latency()
+        .baseline_ratio(0.0)
+        .into_processor(exporter.clone());
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(tail)
+        .build();
+    let tracer = provider.tracer("reentry");
+    let caller = |span: u64| {
+        Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(0xabcd_u128),
+            SpanId::from(span),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ))
+    };
+    // First call from the gateway: fine, dropped by the 0 % baseline.
+    let first = tracer.start_with_context("GET /items (1)", &caller(1));
+    let cx = Context::new().with_span(first);
+    tracer.start_with_context("SELECT (1)", &cx).end();
+    cx.span().end();
+    // Second call in the same trace: it fails, and its whole local trace is kept.
+    let second = tracer.start_with_context("GET /items (2)", &caller(2));
+    let cx = Context::new().with_span(second);
+    tracer.start_with_context("SELECT (2)", &cx).end();
+    cx.span().set_status(Status::error("boom"));
+    cx.span().end();
+    let names: HashSet<String> = exporter
+        .spans()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    let expected: HashSet<String> = ["GET /items (2)", "SELECT (2)"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(names, expected);
+    let _ = provider.shutdown();
+}

@@ -180,6 +180,11 @@ impl Decisions {
         self.kept.get(&trace_id).copied()
     }
 
+    /// Drops the remembered decision of `trace_id` (its order entry goes when it reaches the front).
+    fn forget(&mut self, trace_id: TraceId) {
+        self.kept.remove(&trace_id);
+    }
+
     /// Records a decision; a later "keep" overrides an earlier "drop" (an error showed up late).
     fn remember(&mut self, trace_id: TraceId, keep: bool) {
         if self.kept.insert(trace_id, keep).is_none() {
@@ -281,13 +286,14 @@ impl TailSampler {
         if error {
             return true;
         }
-        if let (Why::RootEnded, Some(threshold), Some(root)) = (why, self.policy.slow, spans.last())
-        {
-            let took = root
-                .end_time
-                .duration_since(root.start_time)
-                .unwrap_or_default();
-            if took >= threshold {
+        // Every local root counts: the last span to end may be a background child, not the root.
+        if let (Why::RootEnded, Some(threshold)) = (why, self.policy.slow) {
+            let slow = spans
+                .iter()
+                .filter(|s| crate::assembler::is_local_root(s))
+                .filter_map(|s| s.end_time.duration_since(s.start_time).ok())
+                .any(|took| took >= threshold);
+            if slow {
                 return true;
             }
         }
@@ -329,9 +335,16 @@ impl TailSampler {
 
 impl SpanProcessor for TailSampler {
     fn on_start(&self, span: &mut Span, cx: &Context) {
-        use opentelemetry::trace::Span as _;
+        use opentelemetry::trace::{Span as _, TraceContextExt as _};
         if let Ok(mut state) = self.state.lock() {
             let trace_id = span.span_context().trace_id();
+            let parent = cx.span().span_context().clone();
+            let local_root = !parent.is_valid() || parent.is_remote();
+            // The same trace coming back into this process later (a second call from the gateway) is a
+            // new local trace: it gets its own decision, not the one remembered for the first.
+            if local_root && !state.open.contains_key(&trace_id) {
+                state.decided.forget(trace_id);
+            }
             // Bounded like the buffer: a trace whose spans never end is forgotten with the oldest.
             if state.open.len() < 4 * self.policy.max_traces.max(1)
                 || state.open.contains_key(&trace_id)
