@@ -647,6 +647,15 @@ impl Telemetry {
         self.tail_stats.clone()
     }
 
+    /// Flushes and shuts down within the shutdown timeout without installing anything; returns whether
+    /// it finished in time (what dropping a [`Guard`] does).
+    pub fn shutdown(self) -> bool {
+        Guard {
+            telemetry: Some(self),
+        }
+        .shutdown()
+    }
+
     /// Installs globally and returns the guard (see [`Builder::install`]).
     pub fn install(self) -> Guard {
         global::set_text_map_propagator(self.propagator());

@@ -145,10 +145,13 @@ fn closed_port() -> u16 {
     port
 }
 
-async fn serve_app() -> (String, tokio::task::JoinHandle<()>) {
+/// An instrumented app; spans go to `provider` (never the global one: tests run side by side).
+async fn serve_app(
+    provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+) -> (String, tokio::task::JoinHandle<()>) {
     let app = axum::Router::new()
         .route("/work", axum::routing::get(|| async { "done" }))
-        .layer(tracewire_http::HttpServerLayer::new());
+        .layer(tracewire_http::HttpServerLayer::new().with_tracer_provider(provider));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -212,15 +215,17 @@ async fn a_collector_that_is_down_costs_requests_nothing_and_shutdown_is_bounded
         assert_eq!(stats.exported(), 0, "{protocol}");
 
         // An instrumented server keeps answering while nothing can be exported.
-        let guard = telemetry.install();
-        let (url, server) = serve_app().await;
+        let (url, server) = serve_app(&provider).await;
         for _ in 0..50 {
             assert_eq!(get(&url).await, 200, "{protocol}");
         }
         server.abort();
 
-        let stats = guard.export_stats();
-        assert!(guard.shutdown(), "{protocol}: shutdown exceeded its bound");
+        let stats = telemetry.export_stats();
+        assert!(
+            telemetry.shutdown(),
+            "{protocol}: shutdown exceeded its bound"
+        );
         assert_eq!(stats.exported(), 0);
         assert_eq!(stats.ended(), 5_050, "{protocol}");
         // Every span is accounted for: failed exports plus what the bounded queue dropped.
@@ -277,10 +282,7 @@ async fn a_receiver_stopped_mid_run_stops_exports_not_the_app() {
     assert_eq!(stats.exported(), 100);
     assert_eq!(stats.ended(), 200);
     assert_eq!(stats.failed() + stats.dropped_or_queued(), 100);
-    assert!(
-        telemetry.install().shutdown(),
-        "shutdown exceeded its bound"
-    );
+    assert!(telemetry.shutdown(), "shutdown exceeded its bound");
 }
 
 #[test]
@@ -331,10 +333,7 @@ async fn a_slow_collector_costs_spans_not_requests() {
         }
     }
     assert_eq!(stats.ended(), 5_000);
-    assert!(
-        telemetry.install().shutdown(),
-        "shutdown exceeded its bound"
-    );
+    assert!(telemetry.shutdown(), "shutdown exceeded its bound");
     assert_eq!(stats.exported(), 0, "every export timed out: {stats}");
     assert_eq!(stats.failed() + stats.dropped_or_queued(), 5_000, "{stats}");
     assert!(
@@ -360,7 +359,8 @@ async fn metrics_are_exported_over_otlp_under_the_service_name() {
     let meter_provider = telemetry.meter_provider().expect("metrics on").clone();
     // The HTTP server layer records `http.server.request.duration` through this meter provider.
     opentelemetry::global::set_meter_provider(meter_provider.clone());
-    let (url, server) = serve_app().await;
+    let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let (url, server) = serve_app(&tracer_provider).await;
     for _ in 0..3 {
         assert_eq!(get(&url).await, 200);
     }
