@@ -168,6 +168,27 @@ impl std::fmt::Debug for OtlpReceiver {
 impl OtlpReceiver {
     /// Starts both listeners on the current Tokio runtime.
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(None).await
+    }
+
+    /// Like [`start`](Self::start), with TLS on the gRPC listener: the server presents `cert_pem` (with
+    /// `key_pem`), and when `client_ca_pem` is given it requires a client certificate signed by it
+    /// (mTLS). Connect with `https://` to [`grpc_endpoint_tls`](Self::grpc_endpoint_tls). The HTTP
+    /// listener stays plain.
+    pub async fn start_tls(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+        client_ca_pem: Option<&[u8]>,
+    ) -> std::io::Result<Self> {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert_pem, key_pem));
+        if let Some(ca) = client_ca_pem {
+            tls = tls.client_ca_root(Certificate::from_pem(ca));
+        }
+        Self::start_with(Some(tls)).await
+    }
+
+    async fn start_with(tls: Option<tonic::transport::ServerTlsConfig>) -> std::io::Result<Self> {
         let store = Store::default();
 
         let grpc_incoming = tonic::transport::server::TcpIncoming::bind(([127, 0, 0, 1], 0).into())
@@ -177,8 +198,12 @@ impl OtlpReceiver {
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let metrics_service = MetricsServiceServer::new(store.clone())
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            server = server.tls_config(tls).map_err(std::io::Error::other)?;
+        }
         let grpc = tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
+            let _ = server
                 .add_service(grpc_service)
                 .add_service(metrics_service)
                 .serve_with_incoming(grpc_incoming)
@@ -249,6 +274,11 @@ impl OtlpReceiver {
     /// The OTLP/gRPC endpoint, `http://127.0.0.1:<port>`.
     pub fn grpc_endpoint(&self) -> String {
         format!("http://{}", self.grpc_addr)
+    }
+
+    /// The OTLP/gRPC endpoint of a TLS receiver, `https://127.0.0.1:<port>`.
+    pub fn grpc_endpoint_tls(&self) -> String {
+        format!("https://{}", self.grpc_addr)
     }
 
     /// The OTLP/HTTP base endpoint, `http://127.0.0.1:<port>` (what `OTEL_EXPORTER_OTLP_ENDPOINT` takes).

@@ -38,18 +38,103 @@ impl fmt::Display for ExportSetupError {
 
 impl std::error::Error for ExportSetupError {}
 
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+/// Without the `tls` feature, certificate files cannot be used: say so rather than export in clear.
+#[cfg(all(
+    not(feature = "tls"),
+    any(feature = "otlp-grpc", feature = "otlp-http")
+))]
 fn tls_note(config: &OtlpConfig) -> Option<ExportSetupError> {
     let configured = config.certificate.is_some()
         || config.client_certificate.is_some()
         || config.client_key.is_some();
     configured.then(|| {
         ExportSetupError(
-            "OTEL_EXPORTER_OTLP_*CERTIFICATE/CLIENT_KEY are not supported yet; \
-             use an https:// endpoint with publicly trusted roots"
-                .to_owned(),
+            "OTEL_EXPORTER_OTLP_*CERTIFICATE/CLIENT_KEY need tracewire's `tls` feature".to_owned(),
         )
     })
+}
+
+#[cfg(feature = "tls")]
+fn tls_note(_config: &OtlpConfig) -> Option<ExportSetupError> {
+    None
+}
+
+/// The PEM files of `config`: trusted roots, and the client certificate with its key (mTLS).
+#[cfg(feature = "tls")]
+#[allow(clippy::type_complexity)]
+fn tls_files(
+    config: &OtlpConfig,
+) -> Result<(Option<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>), ExportSetupError> {
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).map_err(|e| ExportSetupError(format!("{what} {}: {e}", path.display())))
+    };
+    let roots = config
+        .certificate
+        .as_deref()
+        .map(|p| read(p, "OTEL_EXPORTER_OTLP_CERTIFICATE"))
+        .transpose()?;
+    let identity = match (&config.client_certificate, &config.client_key) {
+        (Some(cert), Some(key)) => Some((
+            read(cert, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")?,
+            read(key, "OTEL_EXPORTER_OTLP_CLIENT_KEY")?,
+        )),
+        (None, None) => None,
+        _ => {
+            return Err(ExportSetupError(
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY go together".to_owned(),
+            ));
+        }
+    };
+    Ok((roots, identity))
+}
+
+/// gRPC TLS for `https://` endpoints and configured certificates: the public web roots, plus the
+/// configured roots and client identity.
+#[cfg(all(feature = "tls", feature = "otlp-grpc"))]
+fn grpc_tls(
+    config: &OtlpConfig,
+) -> Result<Option<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig>, ExportSetupError> {
+    use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+    let (roots, identity) = tls_files(config)?;
+    if !config.endpoint.starts_with("https://") && roots.is_none() && identity.is_none() {
+        return Ok(None);
+    }
+    let mut tls = ClientTlsConfig::new().with_enabled_roots();
+    if let Some(roots) = roots {
+        tls = tls.ca_certificate(Certificate::from_pem(roots));
+    }
+    if let Some((cert, key)) = identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    Ok(Some(tls))
+}
+
+/// An HTTP client for configured certificates (`None`: the exporter's default client, which already
+/// trusts the public roots for `https://`).
+#[cfg(all(feature = "tls", feature = "otlp-http"))]
+fn http_client(
+    config: &OtlpConfig,
+) -> Result<Option<reqwest::blocking::Client>, ExportSetupError> {
+    let (roots, identity) = tls_files(config)?;
+    if roots.is_none() && identity.is_none() {
+        return Ok(None);
+    }
+    let fail = |e: reqwest::Error| ExportSetupError(format!("OTLP HTTP client TLS: {e}"));
+    let mut builder = reqwest::blocking::Client::builder().timeout(config.timeout);
+    if let Some(roots) = roots {
+        builder =
+            builder.add_root_certificate(reqwest::Certificate::from_pem(&roots).map_err(fail)?);
+    }
+    if let Some((mut cert, key)) = identity {
+        cert.extend_from_slice(&key);
+        builder = builder.identity(reqwest::Identity::from_pem(&cert).map_err(fail)?);
+    }
+    // Built on a thread of its own: a blocking client must not be created (or dropped) on an async
+    // runtime's thread.
+    std::thread::spawn(move || builder.build().map_err(fail))
+        .join()
+        .map_err(|_| ExportSetupError("OTLP HTTP client: build panicked".to_owned()))?
+        .map(Some)
 }
 
 /// Builds an OTLP exporter of type `$exporter` (span or metric: their builders have the same methods
@@ -70,6 +155,10 @@ macro_rules! otlp_exporter {
                     .with_endpoint(config.endpoint.clone())
                     .with_timeout(config.timeout)
                     .with_metadata(tonic_metadata(&config.headers));
+                #[cfg(feature = "tls")]
+                if let Some(tls) = grpc_tls(config)? {
+                    builder = builder.with_tls_config(tls);
+                }
                 if config.gzip {
                     builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
                 }
@@ -84,6 +173,10 @@ macro_rules! otlp_exporter {
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                     .with_timeout(config.timeout)
                     .with_headers(config.headers.iter().cloned().collect::<HashMap<_, _>>());
+                #[cfg(feature = "tls")]
+                if let Some(client) = http_client(config)? {
+                    builder = builder.with_http_client(client);
+                }
                 if config.gzip {
                     builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
                 }
