@@ -3,11 +3,12 @@
 //! the application sees exactly the same results with tracewire as without it, the failure is recorded
 //! on the span, and tracing resumes once the service is back.
 
+mod common;
+
 use std::time::Duration;
 
 use lapin::BasicProperties;
-use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicPublishOptions;
 use opentelemetry::trace::Status;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -130,17 +131,7 @@ async fn a_rabbitmq_connection_closed_by_the_server_behaves_the_same_traced_and_
     let queue = format!("tw.fault.{}", std::process::id());
     let traced_channel = traced.create_channel().await.expect("channel");
     let plain_channel = plain.create_channel().await.expect("channel");
-    traced_channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
+    common::exclusive_queue(&traced_channel, &queue).await;
     let publish_traced = |channel: &tracewire_lapin::TracedChannel| {
         let channel = channel.clone();
         let queue = queue.clone();
@@ -211,17 +202,7 @@ async fn a_rabbitmq_connection_closed_by_the_server_behaves_the_same_traced_and_
     let again = connect_traced().await;
     let channel = again.create_channel().await.expect("channel");
     let queue2 = format!("{queue}.again");
-    channel
-        .queue_declare(
-            queue2.as_str().into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
+    common::exclusive_queue(&channel, &queue2).await;
     channel
         .basic_publish(
             "".into(),

@@ -15,8 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use lapin::BasicProperties;
-use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicPublishOptions;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
@@ -193,18 +192,7 @@ async fn ten_thousand_requests_every_kept_span_exported_errors_kept_memory_flat(
             .with_instrumentation(instrumentation("tracewire-lapin"));
     let channel = connection.create_channel().await.expect("channel");
     let queue = format!("tw.load.{}", std::process::id());
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            // Exclusive: nothing consumes it, and it goes away with the connection.
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
+    common::exclusive_queue(&channel, &queue).await;
     let app = App {
         pool,
         channel: channel.clone(),

@@ -10,8 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use lapin::BasicProperties;
-use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicPublishOptions;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use prost::Message;
@@ -152,18 +151,7 @@ async fn no_secret_reaches_the_exported_data() {
             .with_instrumentation(instrumentation("tracewire-lapin"));
     let channel = rabbit.create_channel().await.expect("channel");
     let queue = format!("tw.secrets.{}", std::process::id());
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            // Exclusive: nothing consumes it, and it goes away with the connection.
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
+    common::exclusive_queue(&channel, &queue).await;
     channel
         .basic_publish(
             "".into(),

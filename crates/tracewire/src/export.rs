@@ -112,9 +112,7 @@ fn grpc_tls(
 /// An HTTP client for configured certificates (`None`: the exporter's default client, which already
 /// trusts the public roots for `https://`).
 #[cfg(all(feature = "tls", feature = "otlp-http"))]
-fn http_client(
-    config: &OtlpConfig,
-) -> Result<Option<reqwest::blocking::Client>, ExportSetupError> {
+fn http_client(config: &OtlpConfig) -> Result<Option<reqwest::blocking::Client>, ExportSetupError> {
     let (roots, identity) = tls_files(config)?;
     if roots.is_none() && identity.is_none() {
         return Ok(None);

@@ -17,3 +17,19 @@ pub async fn serve(app: Router) -> SocketAddr {
     });
     addr
 }
+
+/// Declares `name` as an exclusive queue: nothing outside this connection uses it, and it goes away
+/// with the connection, so tests leave no queues (and no messages) behind on the shared broker.
+pub async fn exclusive_queue(channel: &lapin::Channel, name: &str) {
+    channel
+        .queue_declare(
+            name.into(),
+            lapin::options::QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .expect("queue");
+}
