@@ -368,9 +368,24 @@ impl TracedChannel {
                 .instrumentation
                 .start(SpanKind::Producer, name, attributes, cx)
         });
-        let mut headers = properties.headers().clone().unwrap_or_default();
-        tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
-            p.inject_context(span.context(), &mut HeaderInjector(&mut headers))
+        let headers = tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
+            // The application's headers without any the propagator owns: a stale `tracestate` or
+            // `baggage` must not travel next to the fresh `traceparent`.
+            let owned: Vec<&str> = p.fields().collect();
+            let mut headers: FieldTable = properties
+                .headers()
+                .as_ref()
+                .map(|h| {
+                    h.inner()
+                        .iter()
+                        .filter(|(k, _)| !owned.iter().any(|f| f.eq_ignore_ascii_case(k.as_str())))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<std::collections::BTreeMap<_, _>>()
+                        .into()
+                })
+                .unwrap_or_default();
+            p.inject_context(span.context(), &mut HeaderInjector(&mut headers));
+            headers
         });
         let properties = properties.with_headers(headers);
         let operation = MeasuredSpan::new(

@@ -294,6 +294,8 @@ async fn user_headers_are_kept_and_a_stale_traceparent_is_replaced() {
         "traceparent".into(),
         AMQPValue::LongString("00-11111111111111111111111111111111-2222222222222222-01".into()),
     );
+    headers.insert("tracestate".into(), AMQPValue::LongString("stale=1".into()));
+    headers.insert("baggage".into(), AMQPValue::LongString("stale=1".into()));
     channel
         .basic_publish(
             "".into(),
@@ -318,6 +320,64 @@ async fn user_headers_are_kept_and_a_stale_traceparent_is_replaced() {
         received.inner().get("traceparent"),
         Some(&AMQPValue::LongString(expected.as_str().into()))
     );
+    // Our context has no tracestate or baggage: the stale ones are gone, not forwarded.
+    assert!(received.inner().get("tracestate").is_none());
+    assert!(received.inner().get("baggage").is_none());
+}
+
+#[tokio::test]
+async fn a_nacked_publish_is_an_error_with_confirms_on() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    // A queue that holds one message and rejects publishes beyond it: the broker nacks the second.
+    let q = name("full");
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-max-length".into(), AMQPValue::LongInt(1));
+    arguments.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
+    channel
+        .queue_declare(
+            q.as_str().into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            arguments,
+        )
+        .await
+        .expect("queue");
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        let confirmation = channel
+            .basic_publish(
+                "".into(),
+                q.as_str().into(),
+                BasicPublishOptions::default(),
+                b"x",
+                BasicProperties::default(),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("confirm");
+        outcomes.push(confirmation.is_ack());
+    }
+    assert_eq!(
+        outcomes,
+        [true, false],
+        "the broker acks the first and nacks the second"
+    );
+    let spans = capture.wait_for(2, Duration::from_secs(5)).await;
+    let publishes: Vec<_> = spans.named(&format!("publish {q}")).collect();
+    assert_eq!(publishes.len(), 2);
+    publishes[0].assert_unset();
+    publishes[1].assert_error("nack");
 }
 
 #[tokio::test]

@@ -372,6 +372,49 @@ async fn a_stale_traceparent_is_replaced_not_duplicated() {
 }
 
 #[tokio::test]
+async fn a_stale_tracestate_and_baggage_do_not_travel_with_our_traceparent() {
+    let capture = SpanCapture::new();
+    let app = Router::new().route(
+        "/headers",
+        get(|headers: HeaderMap| async move {
+            let all = |name: &str| {
+                headers
+                    .get_all(name)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            format!(
+                "{}|{}|{}",
+                all("traceparent"),
+                all("tracestate"),
+                all("baggage")
+            )
+        }),
+    );
+    let addr = serve(app).await;
+    let http = client(&capture);
+    let body = http
+        .get(format!("http://{addr}/headers"))
+        .header("tracestate", "stale=1")
+        .header("baggage", "stale=1")
+        .send()
+        .await
+        .expect("response")
+        .text()
+        .await
+        .expect("body");
+    let spans = capture.spans();
+    let span = spans.one("GET");
+    // Our context has no tracestate and no baggage: nothing of the stale ones is sent.
+    assert_eq!(
+        body,
+        format!("00-{}-{}-03||", span.trace_id(), span.span_id())
+    );
+}
+
+#[tokio::test]
 async fn propagation_can_be_disabled_per_request() {
     let capture = SpanCapture::new();
     let addr = serve(echo_app()).await;

@@ -81,14 +81,24 @@ pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
     global::get_text_map_propagator(|p| p.extract_with_context(cx, &HeaderExtractor(headers)))
 }
 
-/// Injects `cx` into `headers` through the global propagator, replacing any copy already there.
+/// Injects `cx` into `headers` through the global propagator. Every header the propagator owns is
+/// removed first, so a stale `tracestate` or `baggage` never travels next to a fresh `traceparent`
+/// (the propagator writes nothing for an empty `tracestate`, so overwriting alone would keep it).
 ///
 /// ```
 /// let mut headers = http::HeaderMap::new();
-/// tracewire_core::propagation::inject(&opentelemetry::Context::current(), &mut headers);
+/// headers.insert("tracestate", http::HeaderValue::from_static("stale=1"));
+/// tracewire_core::propagation::install();
+/// tracewire_core::propagation::inject(&opentelemetry::Context::new(), &mut headers);
+/// assert!(headers.get("tracestate").is_none());
 /// ```
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
-    global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)))
+    global::get_text_map_propagator(|p| {
+        for field in p.fields() {
+            headers.remove(field);
+        }
+        p.inject_context(cx, &mut HeaderInjector(headers))
+    })
 }
 
 /// A propagation header value as text, if it is visible ASCII (tab allowed); `None` for binary or
