@@ -394,9 +394,6 @@ impl TracedChannel {
             config.operation_duration.clone(),
             metric_attributes,
         );
-        config
-            .sent
-            .add(&config.instrumentation, 1, operation.metric_attributes());
         let result = operation
             .span()
             .in_scope(self.channel.basic_publish(
@@ -407,6 +404,17 @@ impl TracedChannel {
                 properties,
             ))
             .await;
+        // Counted once the outcome is known, so a failed publish carries its `error.type` (§3.6).
+        match &result {
+            Ok(_) => config
+                .sent
+                .add(&config.instrumentation, 1, operation.metric_attributes()),
+            Err(error) => {
+                let mut attributes = operation.metric_attributes().to_vec();
+                attributes.push(KeyValue::new(ERROR_TYPE, error_type(error)));
+                config.sent.add(&config.instrumentation, 1, &attributes);
+            }
+        }
         match result {
             Ok(confirm) if self.channel.status().confirm() => Ok(TracedConfirm {
                 confirm,
