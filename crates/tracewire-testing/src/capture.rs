@@ -419,4 +419,48 @@ impl<'a> CapturedSpan<'a> {
             .map(|l| l.span_context.clone())
             .collect()
     }
+
+    /// Asserts the span links to `other` (same trace and span id); prints the waterfall if not.
+    ///
+    /// ```no_run
+    /// # fn demo(spans: tracewire_testing::Spans) {
+    /// let send = spans.one("send orders");
+    /// spans.one("process orders").assert_parent(&send).assert_linked_to(&send);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn assert_linked_to(self, other: &CapturedSpan<'_>) -> Self {
+        let linked = self.data.links.iter().any(|l| {
+            l.span_context.trace_id() == other.trace_id()
+                && l.span_context.span_id() == other.span_id()
+        });
+        if !linked {
+            self.fail(format!("no link to {:?}", other.name()));
+        }
+        self
+    }
+
+    /// Asserts the span has an event `name` whose attribute `key` equals `expected`.
+    ///
+    /// ```no_run
+    /// # fn demo(spans: tracewire_testing::Spans) {
+    /// spans
+    ///     .one("GET /fail")
+    ///     .assert_event_attr("exception", "exception.type", "PaymentDeclined");
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn assert_event_attr(self, name: &str, key: &str, expected: impl Into<Value>) -> Self {
+        let expected = expected.into();
+        let found = self.data.events.iter().any(|e| {
+            e.name == name
+                && e.attributes
+                    .iter()
+                    .any(|kv| kv.key.as_str() == key && kv.value == expected)
+        });
+        if !found {
+            self.fail(format!("no event {name:?} with {key} = {expected:?}"));
+        }
+        self
+    }
 }
