@@ -330,10 +330,28 @@ async fn checked_macros_are_traced() {
         .expect("query!");
     assert_eq!(row.one, Some(1));
     assert_eq!(row.word.as_deref(), Some("hello"));
+    #[derive(Debug, PartialEq)]
+    struct Word {
+        word: Option<String>,
+    }
+    let words = sqlx::query_as!(Word, "SELECT $1::text AS word", "a")
+        .fetch_all(&pool)
+        .await
+        .expect("query_as!");
+    assert_eq!(
+        words,
+        [Word {
+            word: Some("a".into())
+        }]
+    );
     let spans = capture.spans();
-    spans
-        .one("SELECT")
+    let selects: Vec<_> = spans.named("SELECT").collect();
+    assert_eq!(selects.len(), 2);
+    selects[0]
         .assert_attr("db.query.text", "SELECT 1::int4 AS one, $1::text AS word")
+        .assert_attr("db.response.returned_rows", 1i64);
+    selects[1]
+        .assert_attr("db.query.text", "SELECT $1::text AS word")
         .assert_attr("db.response.returned_rows", 1i64);
 }
 
