@@ -216,17 +216,14 @@ macro_rules! traced_callback_producer {
 
             /// Spans and metrics through this [`Instrumentation`].
             pub fn with_instrumentation(mut self, instrumentation: Instrumentation) -> Self {
-                let mut config = self.config.copy();
-                config.instrumentation = instrumentation;
-                self.config = Arc::new(config);
+                self.config = Config::edited(&self.config, |c| c.instrumentation = instrumentation);
                 self
             }
 
             /// Records `messaging.client.id`.
             pub fn with_client_id(mut self, id: impl Into<String>) -> Self {
-                let mut config = self.config.copy();
-                config.client_id = Some(StringValue::from(id.into()));
-                self.config = Arc::new(config);
+                let id = StringValue::from(id.into());
+                self.config = Config::edited(&self.config, |c| c.client_id = Some(id));
                 self
             }
 
@@ -315,9 +312,7 @@ impl<C: ConsumerContext + 'static> TracedBaseConsumer<C> {
 
     /// Spans and metrics through this [`Instrumentation`].
     pub fn with_instrumentation(mut self, instrumentation: Instrumentation) -> Self {
-        let mut config = self.config.copy();
-        config.instrumentation = instrumentation;
-        self.config = Arc::new(config);
+        self.config = Config::edited(&self.config, |c| c.instrumentation = instrumentation);
         self
     }
 

@@ -111,6 +111,13 @@ impl Config {
         }
     }
 
+    /// A copy of `config` changed by `f`: builders share one `Arc` until something is set.
+    fn edited(config: &Arc<Config>, f: impl FnOnce(&mut Config)) -> Arc<Config> {
+        let mut copy = config.copy();
+        f(&mut copy);
+        Arc::new(copy)
+    }
+
     fn copy(&self) -> Self {
         let mut config = Config::new(self.instrumentation.clone());
         config.client_id = self.client_id.clone();
@@ -192,9 +199,7 @@ impl TracedProducer {
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        let mut config = self.config.copy();
-        f(&mut config);
-        self.config = Arc::new(config);
+        self.config = Config::edited(&self.config, f);
         self
     }
 
@@ -369,9 +374,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        let mut config = self.config.copy();
-        f(&mut config);
-        self.config = Arc::new(config);
+        self.config = Config::edited(&self.config, f);
         self
     }
 

@@ -371,14 +371,13 @@ impl TracedChannel {
         let headers = tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
             // The application's headers without any the propagator owns: a stale `tracestate` or
             // `baggage` must not travel next to the fresh `traceparent`.
-            let owned: Vec<&str> = p.fields().collect();
             let mut headers: FieldTable = properties
                 .headers()
                 .as_ref()
                 .map(|h| {
                     h.inner()
                         .iter()
-                        .filter(|(k, _)| !owned.iter().any(|f| f.eq_ignore_ascii_case(k.as_str())))
+                        .filter(|(k, _)| !p.fields().any(|f| f.eq_ignore_ascii_case(k.as_str())))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect::<std::collections::BTreeMap<_, _>>()
                         .into()

@@ -323,28 +323,16 @@ impl Builder {
                             inner: processor,
                             stats: export_stats.clone(),
                         };
-                        match &self.tail {
-                            Some(policy) => {
-                                let tail = policy.clone().into_processor(counted);
-                                tail_stats = Some(tail.stats());
-                                builder = builder.with_span_processor(tail);
-                            }
-                            None => builder = builder.with_span_processor(counted),
-                        }
+                        builder =
+                            behind_tail(builder, self.tail.as_ref(), counted, &mut tail_stats);
                     }
                     Err(e) => setup_errors.push(e),
                 }
             }
             if console_on {
-                let console = ConsoleWaterfall::stderr();
-                match &self.tail {
-                    Some(policy) if !otlp_on => {
-                        let tail = policy.clone().into_processor(console);
-                        tail_stats = Some(tail.stats());
-                        builder = builder.with_span_processor(tail);
-                    }
-                    _ => builder = builder.with_span_processor(console),
-                }
+                // With OTLP on, the tail sampler sits in front of the export; the console shows everything.
+                let tail = self.tail.as_ref().filter(|_| !otlp_on);
+                builder = behind_tail(builder, tail, ConsoleWaterfall::stderr(), &mut tail_stats);
             }
             for processor in std::mem::take(&mut self.processors) {
                 builder = builder.with_span_processor(BoxedProcessor(processor));
@@ -438,6 +426,23 @@ impl Builder {
         };
         telemetry.runtime = runtime;
         telemetry.install()
+    }
+}
+
+/// Adds `processor` to `builder`, behind the tail sampler when there is one.
+fn behind_tail<P: SpanProcessor + 'static>(
+    builder: opentelemetry_sdk::trace::TracerProviderBuilder,
+    tail: Option<&TailSampling>,
+    processor: P,
+    stats: &mut Option<TailStats>,
+) -> opentelemetry_sdk::trace::TracerProviderBuilder {
+    match tail {
+        Some(policy) => {
+            let tail = policy.clone().into_processor(processor);
+            *stats = Some(tail.stats());
+            builder.with_span_processor(tail)
+        }
+        None => builder.with_span_processor(processor),
     }
 }
 
