@@ -9,6 +9,28 @@ use tracewire_core::waterfall::{self, WaterfallSpan};
 use crate::model::Span;
 
 /// What to look for and what to show.
+///
+/// ```
+/// # use tracewire_cli::model::Span;
+/// # fn span(id: u64, parent: u64, service: &str, name: &str, start_ms: u64, end_ms: u64) -> Span {
+/// #     Span {
+/// #         trace_id: 1, span_id: id, parent_id: parent, name: name.into(), service: service.into(),
+/// #         kind: "internal", start: start_ms * 1_000_000, end: end_ms * 1_000_000, error: false,
+/// #         status_message: String::new(), exception_type: None, attributes: Default::default(),
+/// #     }
+/// # }
+/// use tracewire_cli::analyze::{self, Options};
+/// // `span(id, parent, service, name, start_ms, end_ms)` builds a `tracewire_cli::model::Span`.
+/// let trace = vec![span(1, 0, "shop", "GET /cart", 0, 80)];
+/// let options = Options {
+///     slow_ns: 50_000_000,
+///     errors_only: true,
+///     ..Options::default()
+/// };
+/// // No span of the trace failed, so `errors_only` filters it out.
+/// assert!(!analyze::selected(&trace, &options));
+/// assert!(analyze::selected(&trace, &Options::default()));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Spans at least this long are listed as slow (ns).
@@ -39,6 +61,25 @@ impl Default for Options {
 }
 
 /// A span as the report names it.
+///
+/// ```
+/// # use tracewire_cli::model::Span;
+/// # fn span(id: u64, parent: u64, service: &str, name: &str, start_ms: u64, end_ms: u64) -> Span {
+/// #     Span {
+/// #         trace_id: 1, span_id: id, parent_id: parent, name: name.into(), service: service.into(),
+/// #         kind: "internal", start: start_ms * 1_000_000, end: end_ms * 1_000_000, error: false,
+/// #         status_message: String::new(), exception_type: None, attributes: Default::default(),
+/// #     }
+/// # }
+/// use tracewire_cli::analyze::{self, Options};
+/// // `span(id, parent, service, name, start_ms, end_ms)` builds a `tracewire_cli::model::Span`.
+/// let trace = vec![span(1, 0, "shop", "GET /cart", 0, 250), span(2, 1, "db", "SELECT", 10, 240)];
+/// let report = analyze::analyze(&trace, &Options::default());
+/// let slowest = &report.slow_spans[0];
+/// assert_eq!(slowest.span_id, "0000000000000001");
+/// assert_eq!((slowest.service.as_str(), slowest.name.as_str()), ("shop", "GET /cart"));
+/// assert_eq!(slowest.duration_ms, 250.0);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SpanRef {
     /// Span id, hex.
@@ -52,6 +93,29 @@ pub struct SpanRef {
 }
 
 /// An error span.
+///
+/// ```
+/// # use tracewire_cli::model::Span;
+/// # fn span(id: u64, parent: u64, service: &str, name: &str, start_ms: u64, end_ms: u64) -> Span {
+/// #     Span {
+/// #         trace_id: 1, span_id: id, parent_id: parent, name: name.into(), service: service.into(),
+/// #         kind: "internal", start: start_ms * 1_000_000, end: end_ms * 1_000_000, error: false,
+/// #         status_message: String::new(), exception_type: None, attributes: Default::default(),
+/// #     }
+/// # }
+/// use tracewire_cli::analyze::{self, Options};
+/// // `span(id, parent, service, name, start_ms, end_ms)` builds a `tracewire_cli::model::Span`.
+/// let mut failed = span(2, 1, "db", "SELECT", 10, 20);
+/// failed.error = true;
+/// failed.status_message = "statement timeout".into();
+/// failed.exception_type = Some("QueryTimeout".into());
+/// let trace = vec![span(1, 0, "shop", "GET /cart", 0, 30), failed];
+/// let report = analyze::analyze(&trace, &Options::default());
+/// let error = &report.errors[0];
+/// assert_eq!(error.span.name, "SELECT");
+/// assert_eq!(error.message, "statement timeout");
+/// assert_eq!(error.exception_type.as_deref(), Some("QueryTimeout"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ErrorSpan {
     /// The span.
@@ -63,6 +127,28 @@ pub struct ErrorSpan {
 }
 
 /// Self time of a span or service.
+///
+/// ```
+/// # use tracewire_cli::model::Span;
+/// # fn span(id: u64, parent: u64, service: &str, name: &str, start_ms: u64, end_ms: u64) -> Span {
+/// #     Span {
+/// #         trace_id: 1, span_id: id, parent_id: parent, name: name.into(), service: service.into(),
+/// #         kind: "internal", start: start_ms * 1_000_000, end: end_ms * 1_000_000, error: false,
+/// #         status_message: String::new(), exception_type: None, attributes: Default::default(),
+/// #     }
+/// # }
+/// use tracewire_cli::analyze::{self, Options};
+/// // `span(id, parent, service, name, start_ms, end_ms)` builds a `tracewire_cli::model::Span`.
+/// // The request takes 100 ms, 60 of them waiting on the database.
+/// let trace = vec![span(1, 0, "shop", "GET /cart", 0, 100), span(2, 1, "db", "SELECT", 0, 60)];
+/// let report = analyze::analyze(&trace, &Options::default());
+/// let top = &report.self_time_by_service[0];
+/// assert_eq!(top.what, "db");
+/// assert_eq!(top.self_ms, 60.0);
+/// assert_eq!(top.share, 0.6);
+/// assert_eq!(report.self_time_by_span[1].what, "shop: GET /cart");
+/// assert_eq!(report.self_time_by_span[1].self_ms, 40.0);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SelfTime {
     /// Span (`service: name`) or service.
@@ -74,6 +160,32 @@ pub struct SelfTime {
 }
 
 /// Siblings with the same name under one parent.
+///
+/// ```
+/// # use tracewire_cli::model::Span;
+/// # fn span(id: u64, parent: u64, service: &str, name: &str, start_ms: u64, end_ms: u64) -> Span {
+/// #     Span {
+/// #         trace_id: 1, span_id: id, parent_id: parent, name: name.into(), service: service.into(),
+/// #         kind: "internal", start: start_ms * 1_000_000, end: end_ms * 1_000_000, error: false,
+/// #         status_message: String::new(), exception_type: None, attributes: Default::default(),
+/// #     }
+/// # }
+/// use tracewire_cli::analyze::{self, Options};
+/// // `span(id, parent, service, name, start_ms, end_ms)` builds a `tracewire_cli::model::Span`.
+/// // One query per cart item: an N+1 pattern.
+/// let trace = vec![
+///     span(1, 0, "shop", "GET /cart", 0, 40),
+///     span(2, 1, "db", "SELECT item", 0, 10),
+///     span(3, 1, "db", "SELECT item", 10, 20),
+///     span(4, 1, "db", "SELECT item", 20, 30),
+/// ];
+/// let report = analyze::analyze(&trace, &Options::default());
+/// let repeated = &report.repeated[0];
+/// assert_eq!(repeated.parent.name, "GET /cart");
+/// assert_eq!((repeated.service.as_str(), repeated.name.as_str()), ("db", "SELECT item"));
+/// assert_eq!(repeated.count, 3);
+/// assert_eq!(repeated.total_ms, 30.0);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Repeated {
     /// The parent span.
@@ -89,6 +201,33 @@ pub struct Repeated {
 }
 
 /// The analysis of one trace.
+///
+/// ```
+/// # use tracewire_cli::model::Span;
+/// # fn span(id: u64, parent: u64, service: &str, name: &str, start_ms: u64, end_ms: u64) -> Span {
+/// #     Span {
+/// #         trace_id: 1, span_id: id, parent_id: parent, name: name.into(), service: service.into(),
+/// #         kind: "internal", start: start_ms * 1_000_000, end: end_ms * 1_000_000, error: false,
+/// #         status_message: String::new(), exception_type: None, attributes: Default::default(),
+/// #     }
+/// # }
+/// use tracewire_cli::analyze::{self, Options, TraceReport};
+/// // `span(id, parent, service, name, start_ms, end_ms)` builds a `tracewire_cli::model::Span`.
+/// let spans = vec![span(1, 0, "shop", "GET /cart", 0, 100), span(2, 1, "db", "SELECT", 10, 60)];
+/// let options = Options::default();
+/// let reports: Vec<TraceReport> = analyze::by_trace(spans)
+///     .iter()
+///     .filter(|trace| analyze::selected(trace, &options))
+///     .map(|trace| analyze::analyze(trace, &options))
+///     .collect();
+/// let report = &reports[0];
+/// assert_eq!(report.trace_id, format!("{:032x}", 1));
+/// assert_eq!(report.span_count, 2);
+/// assert_eq!(report.services, ["db", "shop"]);
+/// assert_eq!(report.duration_ms, 100.0);
+/// assert_eq!(report.critical_path[0].name, "GET /cart");
+/// assert!(analyze::render_text(report).contains("critical path:"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceReport {
     /// Trace id, hex.

@@ -8,6 +8,28 @@ use serde::Serialize;
 use crate::model::Span;
 
 /// One caller → callee edge.
+///
+/// ```
+/// # use tracewire_cli::model::Span;
+/// # fn span(id: u64, parent: u64, service: &str, name: &str, start_ms: u64, end_ms: u64) -> Span {
+/// #     Span {
+/// #         trace_id: 1, span_id: id, parent_id: parent, name: name.into(), service: service.into(),
+/// #         kind: "internal", start: start_ms * 1_000_000, end: end_ms * 1_000_000, error: false,
+/// #         status_message: String::new(), exception_type: None, attributes: Default::default(),
+/// #     }
+/// # }
+/// use tracewire_cli::deps;
+/// // `span(id, parent, service, name, start_ms, end_ms)` builds a `tracewire_cli::model::Span`.
+/// let spans = vec![span(1, 0, "shop", "GET /cart", 0, 100), span(2, 1, "db", "SELECT", 10, 30)];
+/// let edges = deps::edges(&spans);
+/// assert_eq!(edges.len(), 1);
+/// let edge = &edges[0];
+/// assert_eq!((edge.caller.as_str(), edge.callee.as_str()), ("shop", "db"));
+/// assert_eq!(edge.calls, 1);
+/// assert_eq!(edge.error_rate, 0.0);
+/// assert_eq!(edge.p50_ms, 20.0);
+/// assert!(deps::text(&edges).starts_with("shop -> db  1 calls"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Edge {
     /// Calling service.

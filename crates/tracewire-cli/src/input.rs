@@ -12,6 +12,20 @@ use serde_json::Value;
 use crate::model::{Span, kind_name, parse_hex_u64, parse_hex_u128};
 
 /// A trace file format.
+///
+/// ```
+/// use tracewire_cli::input::{self, Format};
+/// assert_eq!(Format::parse("zipkin"), Some(Format::Zipkin));
+/// assert_eq!(Format::parse("OTLP-json"), Some(Format::Otlp));
+/// assert_eq!(Format::parse("csv"), None);
+///
+/// // Not named: detected from the first record (a JSON array is Zipkin v2).
+/// let file = r#"[{"traceId": "1", "id": "a", "name": "GET /", "timestamp": 1, "duration": 2}]"#;
+/// let loaded = input::read(file.as_bytes(), None)?;
+/// assert_eq!(loaded.format, Some(Format::Zipkin));
+/// assert_eq!(loaded.spans.len(), 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// OTLP JSON lines.
@@ -49,6 +63,19 @@ impl Format {
 }
 
 /// A record that could not be read.
+///
+/// ```
+/// let file = concat!(
+///     r#"{"resourceSpans": []}"#, "\n",
+///     "not json\n",
+/// );
+/// let loaded = tracewire_cli::input::read(file.as_bytes(), None)?;
+/// assert_eq!(loaded.malformed.len(), 1);
+/// let bad = &loaded.malformed[0];
+/// assert_eq!(bad.line, 2);
+/// assert!(!bad.reason.is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Malformed {
     /// 1-based line number where the record starts.
@@ -58,6 +85,23 @@ pub struct Malformed {
 }
 
 /// What reading a file produced.
+///
+/// ```
+/// use tracewire_cli::input::{self, Format};
+/// // One OTLP JSON line, as the Collector's file exporter writes it.
+/// let line = concat!(
+///     r#"{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "shop"}}]},"#,
+///     r#" "scopeSpans": [{"spans": [{"traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "00f067aa0ba902b7","#,
+///     r#" "name": "GET /cart", "kind": 2, "startTimeUnixNano": "1000000", "endTimeUnixNano": "3000000"}]}]}]}"#,
+/// );
+/// let loaded = input::read(line.as_bytes(), Some(Format::Otlp))?;
+/// assert_eq!(loaded.format, Some(Format::Otlp));
+/// assert!(loaded.malformed.is_empty());
+/// let span = &loaded.spans[0];
+/// assert_eq!((span.service.as_str(), span.name.as_str(), span.kind), ("shop", "GET /cart", "server"));
+/// assert_eq!(span.duration(), 2_000_000);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct Loaded {
     /// Every span read.

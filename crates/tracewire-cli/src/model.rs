@@ -3,6 +3,26 @@
 use std::collections::BTreeMap;
 
 /// A span, whatever file format it came from. Times are nanoseconds since the Unix epoch.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tracewire_cli::model::Span;
+/// let span = Span {
+///     trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
+///     span_id: 0x00f067aa0ba902b7,
+///     parent_id: 0, // a root
+///     name: "GET /cart".into(),
+///     service: "shop".into(),
+///     kind: "server",
+///     start: 1_000_000,
+///     end: 4_000_000,
+///     error: false,
+///     status_message: String::new(),
+///     exception_type: None,
+///     attributes: BTreeMap::from([("http.route".to_owned(), "/cart".to_owned())]),
+/// };
+/// assert_eq!(span.duration(), 3_000_000);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Span {
     /// Trace id (64-bit ids from Zipkin or Jaeger are zero-extended).

@@ -15,6 +15,14 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 
 /// A context format to check.
+///
+/// ```
+/// use tracewire_cli::propagation::Carrier;
+/// let carriers: Vec<Carrier> = "w3c,b3multi".split(',').filter_map(Carrier::parse).collect();
+/// assert_eq!(carriers, [Carrier::W3c, Carrier::B3Multi]);
+/// assert_eq!(Carrier::parse(" TraceContext "), Some(Carrier::W3c));
+/// assert_eq!(Carrier::parse("xray"), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Carrier {
     /// W3C `traceparent`, `tracestate` and `baggage`.
@@ -50,6 +58,27 @@ impl Carrier {
 }
 
 /// One property checked for one format.
+///
+/// ```
+/// use tracewire_cli::propagation::{Carrier, Check, FormatReport};
+/// let report = FormatReport {
+///     carrier: Carrier::B3,
+///     checks: vec![
+///         Check {
+///             what: "trace id survived",
+///             passed: true,
+///             detail: "b3 carries the id sent".into(),
+///         },
+///         Check {
+///             what: "sampled flag survived",
+///             passed: false,
+///             detail: "sent sampled, callback not sampled".into(),
+///         },
+///     ],
+/// };
+/// let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.what).collect();
+/// assert_eq!(failed, ["sampled flag survived"]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Check {
     /// What was checked.
@@ -61,6 +90,23 @@ pub struct Check {
 }
 
 /// The checks of one format.
+///
+/// ```no_run
+/// use tracewire_cli::propagation::{self, Carrier, FormatReport};
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// // A service implementing the W3C validation-service contract, listening on port 5000.
+/// let reports = propagation::check(
+///     "http://127.0.0.1:5000/test",
+///     &[Carrier::W3c, Carrier::B3],
+///     "127.0.0.1:0",
+///     None,
+/// )
+/// .await?;
+/// print!("{}", propagation::render(&reports));
+/// assert!(reports.iter().all(FormatReport::passed));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct FormatReport {
     /// The format.

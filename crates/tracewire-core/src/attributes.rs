@@ -28,20 +28,67 @@ pub use opentelemetry_semantic_conventions::attribute::{
 };
 
 /// The semantic-conventions release tracewire follows.
+///
+/// ```
+/// use tracewire_core::attributes::{SCHEMA_URL, SEMCONV_VERSION};
+/// assert_eq!(SEMCONV_VERSION, "1.44.0");
+/// assert!(SCHEMA_URL.ends_with(SEMCONV_VERSION));
+/// ```
 pub const SEMCONV_VERSION: &str = "1.44.0";
 
 /// The schema URL of [`SEMCONV_VERSION`], for instrumentation scopes.
+///
+/// ```
+/// use opentelemetry::InstrumentationScope;
+/// use tracewire_core::attributes::SCHEMA_URL;
+/// let scope = InstrumentationScope::builder("my-lib").with_schema_url(SCHEMA_URL).build();
+/// assert_eq!(scope.schema_url(), Some("https://opentelemetry.io/schemas/1.44.0"));
+/// ```
 pub const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.44.0";
 
 /// Prefix of captured request headers: `http.request.header.<lowercased name>` (a string array).
+///
+/// ```
+/// use tracewire_core::attributes::HTTP_REQUEST_HEADER_PREFIX;
+/// let key = format!("{HTTP_REQUEST_HEADER_PREFIX}x-request-id");
+/// assert_eq!(key, "http.request.header.x-request-id");
+/// ```
 pub const HTTP_REQUEST_HEADER_PREFIX: &str = "http.request.header.";
 
 /// Prefix of captured response headers: `http.response.header.<lowercased name>` (a string array).
+///
+/// ```
+/// use tracewire_core::attributes::HTTP_RESPONSE_HEADER_PREFIX;
+/// let key = format!("{HTTP_RESPONSE_HEADER_PREFIX}content-type");
+/// assert_eq!(key, "http.response.header.content-type");
+/// ```
 pub const HTTP_RESPONSE_HEADER_PREFIX: &str = "http.response.header.";
 
 /// Name of the span event that records an error, with [`EXCEPTION_TYPE`] and [`EXCEPTION_MESSAGE`].
+///
+/// ```
+/// use opentelemetry::{Context, trace::SpanKind};
+/// use tracewire_core::attributes::{EXCEPTION_EVENT, EXCEPTION_MESSAGE};
+/// use tracewire_core::span::{Outcome, SpanError};
+///
+/// let capture = tracewire_testing::SpanCapture::new();
+/// let instrumentation = capture.instrumentation("t");
+/// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+/// span.end(Outcome::Failed(SpanError::from_error(&std::io::Error::other("disk full"))));
+/// let event = capture.spans().one("work").event(EXCEPTION_EVENT);
+/// assert!(event.iter().any(|(key, value)| {
+///     key.as_str() == EXCEPTION_MESSAGE && value.as_str() == "disk full"
+/// }));
+/// ```
 pub const EXCEPTION_EVENT: &str = "exception";
 
 /// Whether a RabbitMQ message was delivered before (`redelivered` in AMQP). Not in the semantic
 /// conventions; tracewire's own, in the `messaging.rabbitmq.message` namespace.
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use tracewire_core::attributes::MESSAGING_RABBITMQ_MESSAGE_REDELIVERED;
+/// let attribute = KeyValue::new(MESSAGING_RABBITMQ_MESSAGE_REDELIVERED, true);
+/// assert_eq!(attribute.key.as_str(), "messaging.rabbitmq.message.redelivered");
+/// ```
 pub const MESSAGING_RABBITMQ_MESSAGE_REDELIVERED: &str = "messaging.rabbitmq.message.redelivered";

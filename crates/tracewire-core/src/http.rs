@@ -22,14 +22,33 @@ use crate::limits::Limits;
 use crate::span::SpanError;
 
 /// The methods known by default: RFC 9110 plus `PATCH` and `QUERY`.
+///
+/// ```
+/// use tracewire_core::http::DEFAULT_KNOWN_METHODS;
+/// assert!(DEFAULT_KNOWN_METHODS.contains(&"QUERY"));
+/// assert!(!DEFAULT_KNOWN_METHODS.contains(&"PURGE"));
+/// ```
 pub const DEFAULT_KNOWN_METHODS: &[&str] = &[
     "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY",
 ];
 
 /// The environment variable that replaces the known methods (comma-separated, case-sensitive).
+///
+/// ```
+/// // OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS=GET,POST,PURGE makes PURGE known (and PUT `_OTHER`).
+/// assert_eq!(
+///     tracewire_core::http::KNOWN_METHODS_ENV,
+///     "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS"
+/// );
+/// ```
 pub const KNOWN_METHODS_ENV: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
 
 /// The value recorded for a method that is not known.
+///
+/// ```
+/// use tracewire_core::http::{OTHER_METHOD, normalize_method};
+/// assert_eq!(normalize_method("BREW").name, OTHER_METHOD);
+/// ```
 pub const OTHER_METHOD: &str = "_OTHER";
 
 fn known_methods() -> &'static [Box<str>] {
@@ -65,6 +84,13 @@ pub struct NormalizedMethod<'a> {
 
 /// Normalizes a method against the known set (exact, case-sensitive match), read once from
 /// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` or [`DEFAULT_KNOWN_METHODS`].
+///
+/// ```
+/// use tracewire_core::http::normalize_method;
+/// assert_eq!(normalize_method("POST").name, "POST");
+/// let m = normalize_method("post"); // case-sensitive: not a known method
+/// assert_eq!((m.name, m.original), ("_OTHER", Some("post")));
+/// ```
 pub fn normalize_method(method: &str) -> NormalizedMethod<'_> {
     match known_methods().iter().find(|m| &***m == method) {
         Some(known) => NormalizedMethod {
@@ -80,6 +106,13 @@ pub fn normalize_method(method: &str) -> NormalizedMethod<'_> {
 
 /// The span name: `{method} {target}`, or `{method}`; `HTTP` stands for `_OTHER`. The target must be low
 /// cardinality (a route or URL template), never a raw path.
+///
+/// ```
+/// use tracewire_core::http::span_name;
+/// assert_eq!(span_name("GET", Some("/users/{id}")), "GET /users/{id}");
+/// assert_eq!(span_name("_OTHER", Some("/users/{id}")), "HTTP /users/{id}");
+/// assert_eq!(span_name("POST", Some("")), "POST");
+/// ```
 pub fn span_name(method: &'static str, target: Option<&str>) -> Cow<'static, str> {
     let method = if method == OTHER_METHOD {
         "HTTP"
@@ -115,6 +148,14 @@ pub enum Side {
 
 impl Side {
     /// The error a response status makes, if any (§1.3): `error.type` is the code.
+    ///
+    /// ```
+    /// use tracewire_core::http::Side;
+    /// assert_eq!(Side::Client.status_error(404).unwrap().error_type(), "404");
+    /// assert!(Side::Server.status_error(404).is_none());
+    /// assert_eq!(Side::Server.status_error(502).unwrap().error_type(), "502");
+    /// assert!(Side::Server.status_error(700).is_some()); // not a valid status code
+    /// ```
     pub fn status_error(self, status: u16) -> Option<SpanError> {
         let is_error = match self {
             Side::Server => status >= 500,
@@ -126,6 +167,12 @@ impl Side {
 }
 
 /// `network.protocol.version` for an [`http::Version`]; `None` when unknown.
+///
+/// ```
+/// use tracewire_core::http::protocol_version;
+/// assert_eq!(protocol_version(http::Version::HTTP_11), Some("1.1"));
+/// assert_eq!(protocol_version(http::Version::HTTP_2), Some("2"));
+/// ```
 pub fn protocol_version(version: Version) -> Option<&'static str> {
     match version {
         Version::HTTP_09 => Some("0.9"),
@@ -138,6 +185,12 @@ pub fn protocol_version(version: Version) -> Option<&'static str> {
 }
 
 /// The headers that are never captured unless named explicitly.
+///
+/// ```
+/// use tracewire_core::http::SENSITIVE_HEADERS;
+/// assert!(SENSITIVE_HEADERS.contains(&"authorization"));
+/// assert!(SENSITIVE_HEADERS.contains(&"set-cookie"));
+/// ```
 pub const SENSITIVE_HEADERS: &[&str] = &[
     "authorization",
     "cookie",
@@ -181,6 +234,17 @@ impl HeaderCapture {
     }
 
     /// Captures these request headers (names are case-insensitive).
+    ///
+    /// ```
+    /// use tracewire_core::{http::HeaderCapture, limits::Limits};
+    /// let capture = HeaderCapture::request(["X-Request-Id", "User-Agent"]);
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("user-agent", "curl/8.5".parse().unwrap());
+    /// let mut attributes = Vec::new();
+    /// capture.record(&headers, &Limits::default(), &mut attributes);
+    /// assert_eq!(attributes.len(), 1); // only the headers present are recorded
+    /// assert_eq!(attributes[0].key.as_str(), "http.request.header.user-agent");
+    /// ```
     pub fn request<I, S>(names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -190,6 +254,16 @@ impl HeaderCapture {
     }
 
     /// Captures these response headers (names are case-insensitive).
+    ///
+    /// ```
+    /// use tracewire_core::{http::HeaderCapture, limits::Limits};
+    /// let capture = HeaderCapture::response(["Content-Type"]);
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/html"));
+    /// let mut attributes = Vec::new();
+    /// capture.record(&headers, &Limits::default(), &mut attributes);
+    /// assert_eq!(attributes[0].key.as_str(), "http.response.header.content-type");
+    /// ```
     pub fn response<I, S>(names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -199,6 +273,13 @@ impl HeaderCapture {
     }
 
     /// Whether nothing is captured.
+    ///
+    /// ```
+    /// use tracewire_core::http::HeaderCapture;
+    /// assert!(HeaderCapture::default().is_empty());
+    /// assert!(!HeaderCapture::request(["x-request-id"]).is_empty());
+    /// assert!(HeaderCapture::request(["not a header"]).is_empty()); // invalid names are skipped
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.headers.is_empty()
     }
@@ -206,6 +287,24 @@ impl HeaderCapture {
     /// Appends the attributes for the allow-listed headers present in `headers`. Values that are not
     /// valid UTF-8 are recorded lossily; each is cut to the value limit and at most
     /// [`Limits::max_header_values`] lines are kept.
+    ///
+    /// ```
+    /// use opentelemetry::{Array, Value};
+    /// use tracewire_core::{http::HeaderCapture, limits::Limits};
+    /// let capture = HeaderCapture::request(["accept"]);
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.append("accept", "text/html".parse().unwrap());
+    /// headers.append("accept", "application/json".parse().unwrap());
+    /// let mut attributes = Vec::new();
+    /// capture.record(&headers, &Limits::default().with_max_header_values(1), &mut attributes);
+    /// match &attributes[0].value {
+    ///     Value::Array(Array::String(values)) => {
+    ///         let values: Vec<&str> = values.iter().map(|v| v.as_str()).collect();
+    ///         assert_eq!(values, ["text/html"]); // one line kept, per the limit
+    ///     }
+    ///     other => panic!("unexpected {other:?}"),
+    /// }
+    /// ```
     pub fn record(&self, headers: &HeaderMap, limits: &Limits, attributes: &mut Vec<KeyValue>) {
         for (name, key) in self.headers.iter() {
             let values: Vec<StringValue> = headers

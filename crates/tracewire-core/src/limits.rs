@@ -33,28 +33,56 @@ impl Default for Limits {
 
 impl Limits {
     /// Sets the longest string value recorded, in bytes (cut on a char boundary).
+    ///
+    /// ```
+    /// let limits = tracewire_core::limits::Limits::default().with_max_value_len(3);
+    /// assert_eq!(limits.bound("abcdef"), "abc");
+    /// ```
     pub fn with_max_value_len(mut self, bytes: usize) -> Self {
         self.max_value_len = bytes;
         self
     }
 
     /// Sets how many values of one captured header are recorded.
+    ///
+    /// ```
+    /// let limits = tracewire_core::limits::Limits::default().with_max_header_values(4);
+    /// assert_eq!(limits.max_header_values(), 4);
+    /// ```
     pub fn with_max_header_values(mut self, count: usize) -> Self {
         self.max_header_values = count;
         self
     }
 
     /// The longest string value recorded, in bytes.
+    ///
+    /// ```
+    /// use tracewire_core::limits::Limits;
+    /// assert_eq!(Limits::default().max_value_len(), 2048);
+    /// assert_eq!(Limits::default().with_max_value_len(64).max_value_len(), 64);
+    /// ```
     pub fn max_value_len(&self) -> usize {
         self.max_value_len
     }
 
     /// How many values of one captured header are recorded.
+    ///
+    /// ```
+    /// use tracewire_core::limits::Limits;
+    /// assert_eq!(Limits::default().max_header_values(), 16);
+    /// ```
     pub fn max_header_values(&self) -> usize {
         self.max_header_values
     }
 
     /// `value` cut to [`max_value_len`](Self::max_value_len) bytes on a char boundary.
+    ///
+    /// ```
+    /// let limits = tracewire_core::limits::Limits::default().with_max_value_len(2);
+    /// assert_eq!(limits.bound("abc"), "ab");
+    /// assert_eq!(limits.bound("é!"), "é"); // 'é' is two bytes
+    /// assert_eq!(limits.bound("€"), ""); // three bytes: nothing fits
+    /// ```
     pub fn bound<'a>(&self, value: &'a str) -> &'a str {
         truncate(value, self.max_value_len)
     }

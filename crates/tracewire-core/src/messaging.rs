@@ -22,6 +22,18 @@ use opentelemetry::trace::{Link, TraceContextExt};
 
 /// Where a consumer's `process` span takes its parent from. Whatever the choice, the span links to the
 /// producer's context when the message carries one.
+///
+/// ```
+/// use opentelemetry::Context;
+/// use opentelemetry::trace::TraceContextExt;
+/// use tracewire_core::messaging::{ConsumerParent, process_parent};
+///
+/// assert_eq!(ConsumerParent::default(), ConsumerParent::AmbientElseProducer);
+/// // `Ambient` with no ambient span and nothing from the message: a new root, no links.
+/// let (parent, links) = process_parent(ConsumerParent::Ambient, &Context::new(), &Context::new());
+/// assert!(!parent.span().span_context().is_valid());
+/// assert!(links.is_empty());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConsumerParent {
     /// The ambient span when there is one, else the producer's context (the default).
@@ -35,6 +47,31 @@ pub enum ConsumerParent {
 
 /// The parent context and links of a `process` (or `receive`) span for one message, given the ambient
 /// context and the context extracted from the message.
+///
+/// ```
+/// use opentelemetry::Context;
+/// use opentelemetry::trace::{
+///     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+/// };
+/// use tracewire_core::messaging::{ConsumerParent, process_parent};
+///
+/// let remote = |trace: u128, span: u64| {
+///     let (trace, span) = (TraceId::from(trace), SpanId::from(span));
+///     let sc = SpanContext::new(trace, span, TraceFlags::SAMPLED, true, TraceState::NONE);
+///     Context::new().with_remote_span_context(sc)
+/// };
+/// let (ambient, message) = (remote(1, 10), remote(2, 20));
+///
+/// // The default: the ambient span is the parent, the producer is linked.
+/// let (parent, links) = process_parent(ConsumerParent::default(), &ambient, &message);
+/// assert_eq!(parent.span().span_context().span_id(), SpanId::from(10u64));
+/// assert_eq!(links[0].span_context.span_id(), SpanId::from(20u64));
+///
+/// // `Producer`: the producer is the parent, and the ambient span becomes a second link.
+/// let (parent, links) = process_parent(ConsumerParent::Producer, &ambient, &message);
+/// assert_eq!(parent.span().span_context().span_id(), SpanId::from(20u64));
+/// assert_eq!(links.len(), 2);
+/// ```
 pub fn process_parent(
     policy: ConsumerParent,
     ambient: &Context,
@@ -62,16 +99,43 @@ pub fn process_parent(
 }
 
 /// `messaging.operation.type` values.
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use tracewire_core::{attributes::MESSAGING_OPERATION_TYPE, messaging::operation_type};
+/// let attribute = KeyValue::new(MESSAGING_OPERATION_TYPE, operation_type::PROCESS);
+/// assert_eq!(attribute.value.as_str(), "process");
+/// ```
 pub mod operation_type {
     /// A message is created.
+    ///
+    /// ```
+    /// assert_eq!(tracewire_core::messaging::operation_type::CREATE, "create");
+    /// ```
     pub const CREATE: &str = "create";
     /// Messages are sent to the broker.
+    ///
+    /// ```
+    /// assert_eq!(tracewire_core::messaging::operation_type::SEND, "send");
+    /// ```
     pub const SEND: &str = "send";
     /// The application pulls messages.
+    ///
+    /// ```
+    /// assert_eq!(tracewire_core::messaging::operation_type::RECEIVE, "receive");
+    /// ```
     pub const RECEIVE: &str = "receive";
     /// A pushed message is processed.
+    ///
+    /// ```
+    /// assert_eq!(tracewire_core::messaging::operation_type::PROCESS, "process");
+    /// ```
     pub const PROCESS: &str = "process";
     /// Messages are acknowledged (or not).
+    ///
+    /// ```
+    /// assert_eq!(tracewire_core::messaging::operation_type::SETTLE, "settle");
+    /// ```
     pub const SETTLE: &str = "settle";
 }
 

@@ -19,14 +19,38 @@ use opentelemetry::metrics::{Histogram as OtelHistogram, UpDownCounter as OtelUp
 use crate::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
 
 /// Buckets of `http.server.request.duration` and `http.client.request.duration`, in seconds.
+///
+/// ```
+/// use tracewire_core::metrics::{HTTP_DURATION_BUCKETS, HTTP_SERVER_REQUEST_DURATION};
+/// assert_eq!(HTTP_SERVER_REQUEST_DURATION.buckets, HTTP_DURATION_BUCKETS);
+/// assert_eq!(HTTP_DURATION_BUCKETS.first(), Some(&0.005)); // 5 ms
+/// assert_eq!(HTTP_DURATION_BUCKETS.last(), Some(&10.0));
+/// ```
 pub const HTTP_DURATION_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
 /// Buckets of `db.client.operation.duration`, in seconds.
+///
+/// ```
+/// use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, DB_DURATION_BUCKETS};
+/// assert_eq!(DB_CLIENT_OPERATION_DURATION.buckets, DB_DURATION_BUCKETS);
+/// assert_eq!(DB_DURATION_BUCKETS.first(), Some(&0.001)); // 1 ms
+/// ```
 pub const DB_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
 
 /// `http.server.request.duration`.
+///
+/// ```
+/// use tracewire_core::metrics::{HTTP_SERVER_REQUEST_DURATION, Histogram};
+/// let metrics = tracewire_testing::MetricCapture::new();
+/// let instrumentation =
+///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+/// Histogram::new(HTTP_SERVER_REQUEST_DURATION).record(&instrumentation, 0.2, &[]);
+/// let points = metrics.points("http.server.request.duration");
+/// assert_eq!((points[0].count, points[0].unit.as_str()), (1, "s"));
+/// assert_eq!(points[0].bounds, HTTP_SERVER_REQUEST_DURATION.buckets);
+/// ```
 pub const HTTP_SERVER_REQUEST_DURATION: InstrumentSpec = InstrumentSpec {
     name: "http.server.request.duration",
     description: "Duration of HTTP server requests.",
@@ -35,6 +59,12 @@ pub const HTTP_SERVER_REQUEST_DURATION: InstrumentSpec = InstrumentSpec {
 };
 
 /// `http.client.request.duration`.
+///
+/// ```
+/// use tracewire_core::metrics::HTTP_CLIENT_REQUEST_DURATION;
+/// assert_eq!(HTTP_CLIENT_REQUEST_DURATION.name, "http.client.request.duration");
+/// assert_eq!(HTTP_CLIENT_REQUEST_DURATION.unit, "s");
+/// ```
 pub const HTTP_CLIENT_REQUEST_DURATION: InstrumentSpec = InstrumentSpec {
     name: "http.client.request.duration",
     description: "Duration of HTTP client requests.",
@@ -43,6 +73,12 @@ pub const HTTP_CLIENT_REQUEST_DURATION: InstrumentSpec = InstrumentSpec {
 };
 
 /// `db.client.operation.duration`.
+///
+/// ```
+/// use tracewire_core::metrics::DB_CLIENT_OPERATION_DURATION;
+/// assert_eq!(DB_CLIENT_OPERATION_DURATION.name, "db.client.operation.duration");
+/// assert_eq!(DB_CLIENT_OPERATION_DURATION.unit, "s");
+/// ```
 pub const DB_CLIENT_OPERATION_DURATION: InstrumentSpec = InstrumentSpec {
     name: "db.client.operation.duration",
     description: "Duration of database client operations.",
@@ -51,6 +87,12 @@ pub const DB_CLIENT_OPERATION_DURATION: InstrumentSpec = InstrumentSpec {
 };
 
 /// `messaging.client.operation.duration` (publish, receive, settle; not processing).
+///
+/// ```
+/// use tracewire_core::metrics::MESSAGING_CLIENT_OPERATION_DURATION;
+/// assert_eq!(MESSAGING_CLIENT_OPERATION_DURATION.name, "messaging.client.operation.duration");
+/// assert_eq!(MESSAGING_CLIENT_OPERATION_DURATION.unit, "s");
+/// ```
 pub const MESSAGING_CLIENT_OPERATION_DURATION: InstrumentSpec = InstrumentSpec {
     name: "messaging.client.operation.duration",
     description: "Duration of messaging operations initiated by a producer or consumer client.",
@@ -59,6 +101,12 @@ pub const MESSAGING_CLIENT_OPERATION_DURATION: InstrumentSpec = InstrumentSpec {
 };
 
 /// `messaging.process.duration`.
+///
+/// ```
+/// use tracewire_core::metrics::MESSAGING_PROCESS_DURATION;
+/// assert_eq!(MESSAGING_PROCESS_DURATION.name, "messaging.process.duration");
+/// assert_eq!(MESSAGING_PROCESS_DURATION.unit, "s");
+/// ```
 pub const MESSAGING_PROCESS_DURATION: InstrumentSpec = InstrumentSpec {
     name: "messaging.process.duration",
     description: "Duration of processing operations.",
@@ -67,6 +115,12 @@ pub const MESSAGING_PROCESS_DURATION: InstrumentSpec = InstrumentSpec {
 };
 
 /// `messaging.client.sent.messages`.
+///
+/// ```
+/// use tracewire_core::metrics::MESSAGING_CLIENT_SENT_MESSAGES;
+/// assert_eq!(MESSAGING_CLIENT_SENT_MESSAGES.unit, "{message}");
+/// assert!(MESSAGING_CLIENT_SENT_MESSAGES.buckets.is_empty()); // a counter
+/// ```
 pub const MESSAGING_CLIENT_SENT_MESSAGES: InstrumentSpec = InstrumentSpec {
     name: "messaging.client.sent.messages",
     description: "Number of messages producer attempted to send to the broker.",
@@ -75,6 +129,12 @@ pub const MESSAGING_CLIENT_SENT_MESSAGES: InstrumentSpec = InstrumentSpec {
 };
 
 /// `messaging.client.consumed.messages`.
+///
+/// ```
+/// use tracewire_core::metrics::MESSAGING_CLIENT_CONSUMED_MESSAGES;
+/// assert_eq!(MESSAGING_CLIENT_CONSUMED_MESSAGES.name, "messaging.client.consumed.messages");
+/// assert_eq!(MESSAGING_CLIENT_CONSUMED_MESSAGES.unit, "{message}");
+/// ```
 pub const MESSAGING_CLIENT_CONSUMED_MESSAGES: InstrumentSpec = InstrumentSpec {
     name: "messaging.client.consumed.messages",
     description: "Number of messages that were delivered to the application.",
@@ -83,6 +143,12 @@ pub const MESSAGING_CLIENT_CONSUMED_MESSAGES: InstrumentSpec = InstrumentSpec {
 };
 
 /// `http.server.active_requests`.
+///
+/// ```
+/// use tracewire_core::metrics::HTTP_SERVER_ACTIVE_REQUESTS;
+/// assert_eq!(HTTP_SERVER_ACTIVE_REQUESTS.name, "http.server.active_requests");
+/// assert_eq!(HTTP_SERVER_ACTIVE_REQUESTS.unit, "{request}");
+/// ```
 pub const HTTP_SERVER_ACTIVE_REQUESTS: InstrumentSpec = InstrumentSpec {
     name: "http.server.active_requests",
     description: "Number of active HTTP server requests.",
@@ -123,6 +189,13 @@ pub struct Histogram {
 
 impl Histogram {
     /// A histogram of this definition.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram};
+    /// // `const`, so it can live in a static: the instrument is then made once per process.
+    /// static DURATION: Histogram = Histogram::new(DB_CLIENT_OPERATION_DURATION);
+    /// assert_eq!(DURATION.spec().name, "db.client.operation.duration");
+    /// ```
     pub const fn new(spec: InstrumentSpec) -> Self {
         Histogram {
             spec,
@@ -131,11 +204,32 @@ impl Histogram {
     }
 
     /// The definition.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{HTTP_CLIENT_REQUEST_DURATION, Histogram};
+    /// let histogram = Histogram::new(HTTP_CLIENT_REQUEST_DURATION);
+    /// assert_eq!(histogram.spec(), &HTTP_CLIENT_REQUEST_DURATION);
+    /// ```
     pub fn spec(&self) -> &InstrumentSpec {
         &self.spec
     }
 
     /// Records one value.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// let histogram = Histogram::new(DB_CLIENT_OPERATION_DURATION);
+    /// let attributes = [KeyValue::new("db.system.name", "postgresql")];
+    /// histogram.record(&instrumentation, 0.25, &attributes);
+    /// histogram.record(&instrumentation, 0.5, &attributes);
+    /// let points = metrics.points("db.client.operation.duration");
+    /// assert_eq!((points[0].count, points[0].value), (2, 0.75));
+    /// assert_eq!(points[0].attr("db.system.name"), Some("postgresql"));
+    /// ```
     pub fn record(&self, instrumentation: &Instrumentation, value: f64, attributes: &[KeyValue]) {
         self.instrument
             .get_or_init(|| {
@@ -168,6 +262,12 @@ pub struct UpDownCounter {
 
 impl UpDownCounter {
     /// A counter of this definition.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{HTTP_SERVER_ACTIVE_REQUESTS, UpDownCounter};
+    /// static ACTIVE: UpDownCounter = UpDownCounter::new(HTTP_SERVER_ACTIVE_REQUESTS);
+    /// assert_eq!(ACTIVE.spec().name, "http.server.active_requests");
+    /// ```
     pub const fn new(spec: InstrumentSpec) -> Self {
         UpDownCounter {
             spec,
@@ -176,11 +276,29 @@ impl UpDownCounter {
     }
 
     /// The definition.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{HTTP_SERVER_ACTIVE_REQUESTS, UpDownCounter};
+    /// let active = UpDownCounter::new(HTTP_SERVER_ACTIVE_REQUESTS);
+    /// assert_eq!(active.spec().unit, "{request}");
+    /// ```
     pub fn spec(&self) -> &InstrumentSpec {
         &self.spec
     }
 
     /// Adds `delta`.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{HTTP_SERVER_ACTIVE_REQUESTS, UpDownCounter};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// let active = UpDownCounter::new(HTTP_SERVER_ACTIVE_REQUESTS);
+    /// active.add(&instrumentation, 1, &[]); // two requests start
+    /// active.add(&instrumentation, 1, &[]);
+    /// active.add(&instrumentation, -1, &[]); // one ends
+    /// assert_eq!(metrics.points("http.server.active_requests")[0].value, 1.0);
+    /// ```
     pub fn add(&self, instrumentation: &Instrumentation, delta: i64, attributes: &[KeyValue]) {
         self.instrument
             .get_or_init(|| {
@@ -210,6 +328,16 @@ pub struct Counter {
 
 impl Counter {
     /// A counter of this definition.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_SENT_MESSAGES};
+    /// use tracewire_core::span::Instrumentation;
+    /// static SENT: Counter = Counter::new(MESSAGING_CLIENT_SENT_MESSAGES);
+    /// fn on_sent(instrumentation: &Instrumentation, count: u64) {
+    ///     SENT.add(instrumentation, count, &[]);
+    /// }
+    /// on_sent(&Instrumentation::global("doc"), 2);
+    /// ```
     pub const fn new(spec: InstrumentSpec) -> Self {
         Counter {
             spec,
@@ -218,6 +346,19 @@ impl Counter {
     }
 
     /// Adds `value`.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_SENT_MESSAGES};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// let sent = Counter::new(MESSAGING_CLIENT_SENT_MESSAGES);
+    /// sent.add(&instrumentation, 3, &[KeyValue::new("messaging.system", "kafka")]);
+    /// let points = metrics.points("messaging.client.sent.messages");
+    /// assert_eq!(points[0].value, 3.0);
+    /// assert_eq!(points[0].attr("messaging.system"), Some("kafka"));
+    /// ```
     pub fn add(&self, instrumentation: &Instrumentation, value: u64, attributes: &[KeyValue]) {
         self.instrument
             .get_or_init(|| {
@@ -259,6 +400,24 @@ pub struct MeasuredSpan {
 
 impl MeasuredSpan {
     /// Measures `span` into `histogram` with `metric_attributes`, from now.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+    ///
+    /// let spans = tracewire_testing::SpanCapture::new();
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
+    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
+    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
+    /// let attributes = vec![KeyValue::new("messaging.system", "kafka")];
+    /// let measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, attributes);
+    /// drop(measured); // ends the span and records the duration
+    ///
+    /// spans.spans().one("process").assert_unset();
+    /// assert_eq!(metrics.points("messaging.process.duration")[0].count, 1);
+    /// ```
     pub fn new(
         span: ActiveSpan,
         instrumentation: Instrumentation,
@@ -276,21 +435,90 @@ impl MeasuredSpan {
     }
 
     /// The span.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+    ///
+    /// let spans = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = spans.instrumentation("t");
+    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
+    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
+    /// let measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, vec![]);
+    /// measured.span().set_attribute(KeyValue::new("messaging.message.id", "42"));
+    /// drop(measured);
+    /// spans.spans().one("process").assert_attr("messaging.message.id", "42");
+    /// ```
     pub fn span(&self) -> &ActiveSpan {
         &self.span
     }
 
     /// The metric's attributes.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+    /// use tracewire_core::span::Instrumentation;
+    ///
+    /// let instrumentation = Instrumentation::global("doc");
+    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
+    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
+    /// let attributes = vec![KeyValue::new("messaging.system", "rabbitmq")];
+    /// let measured =
+    ///     MeasuredSpan::new(span, instrumentation.clone(), histogram, attributes.clone());
+    /// assert_eq!(measured.metric_attributes(), attributes.as_slice());
+    /// ```
     pub fn metric_attributes(&self) -> &[KeyValue] {
         &self.metric_attributes
     }
 
     /// Adds an attribute to the metric (and not to the span).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+    ///
+    /// let spans = tracewire_testing::SpanCapture::new();
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
+    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
+    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
+    /// let mut measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, vec![]);
+    /// measured.push_metric_attribute(KeyValue::new("messaging.destination.name", "orders"));
+    /// drop(measured);
+    ///
+    /// let points = metrics.points("messaging.process.duration");
+    /// assert_eq!(points[0].attr("messaging.destination.name"), Some("orders"));
+    /// spans.spans().one("process").assert_no_attr("messaging.destination.name");
+    /// ```
     pub fn push_metric_attribute(&mut self, attribute: KeyValue) {
         self.metric_attributes.push(attribute);
     }
 
     /// Marks the operation failed: the span ends with this error, the metric gets its `error.type`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+    /// use tracewire_core::span::SpanError;
+    ///
+    /// let spans = tracewire_testing::SpanCapture::new();
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
+    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
+    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
+    /// let mut measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, vec![]);
+    /// measured.fail(SpanError::new("handler_panicked"));
+    /// drop(measured);
+    ///
+    /// spans.spans().one("process").assert_error("handler_panicked");
+    /// let points = metrics.points("messaging.process.duration");
+    /// assert_eq!(points[0].attr("error.type"), Some("handler_panicked"));
+    /// ```
     pub fn fail(&mut self, error: SpanError) {
         self.error = Some(error);
     }

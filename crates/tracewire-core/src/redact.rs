@@ -19,10 +19,21 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 /// What a redacted value is replaced with.
+///
+/// ```
+/// use tracewire_core::redact::{REDACTED, Redactor};
+/// assert_eq!(Redactor::default().query("sig=abc"), format!("sig={REDACTED}"));
+/// ```
 pub const REDACTED: &str = "REDACTED";
 
 /// The sensitive query keys of semantic conventions v1.44.0, plus `AWSAccessKeyId` and `Signature`, which
 /// the next release adds.
+///
+/// ```
+/// use tracewire_core::redact::{DEFAULT_SENSITIVE_QUERY_KEYS, Redactor};
+/// assert!(DEFAULT_SENSITIVE_QUERY_KEYS.contains(&"X-Amz-Signature"));
+/// assert!(Redactor::default().query_keys().eq(DEFAULT_SENSITIVE_QUERY_KEYS.iter().copied()));
+/// ```
 pub const DEFAULT_SENSITIVE_QUERY_KEYS: &[&str] = &[
     "X-Amz-Signature",
     "X-Amz-Credential",
@@ -34,6 +45,17 @@ pub const DEFAULT_SENSITIVE_QUERY_KEYS: &[&str] = &[
 ];
 
 /// Redacts URLs and query strings. Cheap to clone.
+///
+/// ```
+/// use tracewire_core::redact::Redactor;
+/// let redactor = Redactor::default();
+/// assert_eq!(
+///     redactor.url_full("https://user:pw@example.com/a?page=2"),
+///     "https://REDACTED:REDACTED@example.com/a?page=2"
+/// );
+/// let copy = redactor.clone(); // shares the key list
+/// assert_eq!(copy.query("sig=1"), "sig=REDACTED");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Redactor {
     keys: Arc<[Box<str>]>,
@@ -63,6 +85,11 @@ impl Redactor {
     }
 
     /// The sensitive query keys.
+    ///
+    /// ```
+    /// let redactor = tracewire_core::redact::Redactor::with_query_keys(["token", "key"]);
+    /// assert_eq!(redactor.query_keys().collect::<Vec<_>>(), ["token", "key"]);
+    /// ```
     pub fn query_keys(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|k| &**k)
     }
@@ -73,6 +100,14 @@ impl Redactor {
 
     /// A query string (without the leading `?`) with the values of sensitive keys replaced.
     /// Borrows when nothing needs redacting.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// let redactor = tracewire_core::redact::Redactor::default();
+    /// assert_eq!(redactor.query("sig=abc&page=2"), "sig=REDACTED&page=2");
+    /// assert_eq!(redactor.query("SIG=abc"), "SIG=abc"); // keys match case-sensitively
+    /// assert!(matches!(redactor.query("page=2"), Cow::Borrowed(_))); // nothing to redact
+    /// ```
     pub fn query<'a>(&self, query: &'a str) -> Cow<'a, str> {
         let needs = query.split('&').any(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -101,6 +136,15 @@ impl Redactor {
     /// An absolute URL with userinfo and sensitive query values replaced by `REDACTED`.
     /// Borrows when nothing needs redacting. Text that is not an absolute URL is returned with only its
     /// query redacted.
+    ///
+    /// ```
+    /// let redactor = tracewire_core::redact::Redactor::default();
+    /// assert_eq!(
+    ///     redactor.url_full("https://u:p@h/x?X-Amz-Signature=1#top"),
+    ///     "https://REDACTED:REDACTED@h/x?X-Amz-Signature=REDACTED#top"
+    /// );
+    /// assert_eq!(redactor.url_full("/relative?sig=1"), "/relative?sig=REDACTED");
+    /// ```
     pub fn url_full<'a>(&self, url: &'a str) -> Cow<'a, str> {
         let (before_fragment, fragment) = match url.find('#') {
             Some(i) => (&url[..i], &url[i..]),

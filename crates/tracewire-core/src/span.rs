@@ -190,16 +190,37 @@ impl Instrumentation {
     }
 
     /// The limits for values recorded from the wire.
+    ///
+    /// ```
+    /// use tracewire_core::{limits::Limits, span::Instrumentation};
+    /// let instrumentation = Instrumentation::global("doc");
+    /// assert_eq!(instrumentation.limits(), &Limits::default());
+    /// ```
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
     }
 
     /// The instrumentation scope name.
+    ///
+    /// ```
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// assert_eq!(capture.instrumentation("tracewire-sqlx").scope_name(), "tracewire-sqlx");
+    /// ```
     pub fn scope_name(&self) -> &str {
         self.inner.scope.name()
     }
 
     /// The tracer spans are started with.
+    ///
+    /// ```
+    /// use opentelemetry::trace::{Span as _, Tracer as _};
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("my-boundary");
+    /// let mut span = instrumentation.tracer().start("raw"); // the plain OpenTelemetry API
+    /// span.end();
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.one("raw").data().instrumentation_scope.name(), "my-boundary");
+    /// ```
     pub fn tracer(&self) -> &BoxedTracer {
         self.inner.tracer.get_or_init(|| {
             Arc::new(global::tracer_provider().tracer_with_scope(self.inner.scope.clone()))
@@ -207,6 +228,14 @@ impl Instrumentation {
     }
 
     /// The meter metrics are recorded with.
+    ///
+    /// ```
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// instrumentation.meter().u64_counter("jobs.done").build().add(1, &[]);
+    /// assert_eq!(metrics.points("jobs.done")[0].value, 1.0);
+    /// ```
     pub fn meter(&self) -> &Meter {
         self.inner
             .meter
@@ -215,6 +244,23 @@ impl Instrumentation {
 
     /// Starts a span of `kind` named `name` (low-cardinality) with the attributes known at start,
     /// as a child of the span in `parent` (or a new root when it has none).
+    ///
+    /// ```
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let server = instrumentation.start(SpanKind::Server, "GET /", vec![], &Context::new());
+    /// let attributes = vec![KeyValue::new("db.system.name", "postgresql")];
+    /// let query = instrumentation.start(SpanKind::Client, "SELECT", attributes, server.context());
+    /// query.end(Outcome::Success);
+    /// server.end(Outcome::Success);
+    ///
+    /// let spans = capture.spans();
+    /// let server = spans.one("GET /").assert_root();
+    /// spans.one("SELECT").assert_parent(&server).assert_attr("db.system.name", "postgresql");
+    /// ```
     pub fn start(
         &self,
         kind: SpanKind,
@@ -226,6 +272,24 @@ impl Instrumentation {
     }
 
     /// Like [`start`](Self::start), with links to other spans (messaging batches, trust boundaries).
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::{Link, SpanKind}};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let send = instrumentation.start(SpanKind::Producer, "send", vec![], &Context::new());
+    /// let link = Link::with_context(send.span_context());
+    /// send.end(Outcome::Success);
+    /// instrumentation
+    ///     .start_with_links(SpanKind::Consumer, "process", vec![], vec![link], &Context::new())
+    ///     .end(Outcome::Success);
+    ///
+    /// let spans = capture.spans();
+    /// let send = spans.one("send");
+    /// spans.one("process").assert_root().assert_linked_to(&send);
+    /// ```
     pub fn start_with_links(
         &self,
         kind: SpanKind,
@@ -363,52 +427,201 @@ impl fmt::Debug for ActiveSpan {
 
 impl ActiveSpan {
     /// The context holding this span: make it current, or parent child spans on it.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::{SpanKind, TraceContextExt}};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// {
+    ///     let _guard = span.context().clone().attach(); // current on this thread until dropped
+    ///     let current = Context::current().span().span_context().span_id();
+    ///     assert_eq!(current, span.span_context().span_id());
+    /// }
+    /// span.end(Outcome::Success);
+    /// ```
     pub fn context(&self) -> &Context {
         &self.cx
     }
 
     /// The span's identity.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// let span_context = span.span_context();
+    /// assert!(span_context.is_valid() && span_context.is_sampled());
+    /// span.end(Outcome::Success);
+    /// assert_eq!(capture.spans().one("work").span_id(), span_context.span_id());
+    /// ```
     pub fn span_context(&self) -> SpanContext {
         self.cx.span().span_context().clone()
     }
 
     /// Whether the span records (false when sampled out: skip computing attributes).
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+    /// use tracewire_core::span::{Instrumentation, Outcome};
+    ///
+    /// let sampled_out = SdkTracerProvider::builder().with_sampler(Sampler::AlwaysOff).build();
+    /// let instrumentation = Instrumentation::with_provider(&sampled_out, "t");
+    /// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// assert!(!span.is_recording()); // skip computing expensive attributes
+    /// span.end(Outcome::Success);
+    /// ```
     pub fn is_recording(&self) -> bool {
         self.cx.span().is_recording()
     }
 
     /// Sets one attribute.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Server, "GET", vec![], &Context::new());
+    /// span.set_attribute(KeyValue::new("http.response.status_code", 200));
+    /// span.end(Outcome::Success);
+    /// capture.spans().one("GET").assert_attr("http.response.status_code", 200);
+    /// ```
     pub fn set_attribute(&self, attribute: KeyValue) {
         self.cx.span().set_attribute(attribute);
     }
 
     /// Sets several attributes.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Client, "SELECT", vec![], &Context::new());
+    /// span.set_attributes([
+    ///     KeyValue::new("db.response.returned_rows", 3),
+    ///     KeyValue::new("db.namespace", "shop"),
+    /// ]);
+    /// span.end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// spans
+    ///     .one("SELECT")
+    ///     .assert_attr("db.response.returned_rows", 3)
+    ///     .assert_attr("db.namespace", "shop");
+    /// ```
     pub fn set_attributes(&self, attributes: impl IntoIterator<Item = KeyValue>) {
         self.cx.span().set_attributes(attributes);
     }
 
     /// Renames the span (for example once the route is known).
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Server, "GET", vec![], &Context::new());
+    /// span.update_name("GET /users/{id}"); // the router matched
+    /// span.end(Outcome::Success);
+    /// assert_eq!(capture.spans().one("GET /users/{id}").name(), "GET /users/{id}");
+    /// ```
     pub fn update_name(&self, name: impl Into<Cow<'static, str>>) {
         self.cx.span().update_name(name);
     }
 
     /// Adds a link to another span.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let other = instrumentation.start(SpanKind::Internal, "other", vec![], &Context::new());
+    /// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// span.add_link(other.span_context(), vec![]);
+    /// other.end(Outcome::Success);
+    /// span.end(Outcome::Success);
+    ///
+    /// let spans = capture.spans();
+    /// let other = spans.one("other");
+    /// spans.one("work").assert_linked_to(&other);
+    /// ```
     pub fn add_link(&self, span_context: SpanContext, attributes: Vec<KeyValue>) {
         self.cx.span().add_link(span_context, attributes);
     }
 
     /// Runs `future` with this span's context current whenever it is polled.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::{SpanKind, TraceContextExt}};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// # runtime.block_on(async {
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// let seen = span
+    ///     .in_scope(async { Context::current().span().span_context().span_id() })
+    ///     .await;
+    /// assert_eq!(seen, span.span_context().span_id());
+    /// span.end(Outcome::Success);
+    /// # });
+    /// ```
     pub fn in_scope<F>(&self, future: F) -> WithContext<F> {
         future.with_context(self.cx.clone())
     }
 
     /// Records the outcome per the semantic conventions and ends the span.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::{Outcome, SpanError};
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let ok = instrumentation.start(SpanKind::Client, "ok", vec![], &Context::new());
+    /// ok.end(Outcome::Success);
+    /// let failed = instrumentation.start(SpanKind::Client, "failed", vec![], &Context::new());
+    /// failed.end(Outcome::Failed(SpanError::new("timeout")));
+    ///
+    /// let spans = capture.spans();
+    /// spans.one("ok").assert_unset().assert_no_attr("error.type");
+    /// spans.one("failed").assert_error("timeout");
+    /// ```
     pub fn end(mut self, outcome: Outcome) {
         self.finish(outcome);
     }
 
     /// Like [`end`](Self::end), through a mutable reference (for owners that end spans in `Drop`);
     /// calls after the first do nothing.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::{Outcome, SpanError};
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let mut span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// span.finish(Outcome::Failed(SpanError::new("timeout")));
+    /// span.finish(Outcome::Success); // ignored: the span has ended
+    /// drop(span); // does not end it again
+    ///
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.len(), 1);
+    /// spans.one("work").assert_error("timeout");
+    /// ```
     pub fn finish(&mut self, outcome: Outcome) {
         if self.ended {
             return;
@@ -492,6 +705,13 @@ struct Exception {
 
 impl SpanError {
     /// An error of low-cardinality type `error_type`, without description or exception event.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// let error = SpanError::new("timeout");
+    /// assert_eq!(error.error_type(), "timeout");
+    /// assert_eq!(error.description(), None);
+    /// ```
     pub fn new(error_type: impl Into<Cow<'static, str>>) -> Self {
         SpanError {
             error_type: error_type.into(),
@@ -501,12 +721,38 @@ impl SpanError {
     }
 
     /// An error status code (client 4xx/5xx, server 5xx): `error.type` is the code, no description.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// let error = SpanError::status_code(429);
+    /// assert_eq!(error.error_type(), "429");
+    /// assert_eq!(error.description(), None);
+    /// ```
     pub fn status_code(code: u16) -> Self {
         SpanError::new(status_code_str(code))
     }
 
     /// An error value: `error.type` is its Rust type name, the description and the `exception` event
     /// carry its message (cut to 2,048 bytes).
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::{Outcome, SpanError};
+    ///
+    /// let parse_error = "x".parse::<u8>().unwrap_err();
+    /// let error = SpanError::from_error(&parse_error);
+    /// assert!(error.error_type().ends_with("ParseIntError"));
+    /// assert_eq!(error.description(), Some("invalid digit found in string"));
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Internal, "parse", vec![], &Context::new());
+    /// span.end(Outcome::Failed(error));
+    /// let spans = capture.spans();
+    /// let span = spans.one("parse");
+    /// assert_eq!(span.event_count("exception"), 1);
+    /// span.assert_event_attr("exception", "exception.message", "invalid digit found in string");
+    /// ```
     pub fn from_error<E: std::error::Error + ?Sized>(error: &E) -> Self {
         let type_name = std::any::type_name::<E>();
         let message = crate::limits::truncate(&error.to_string(), 2048).to_owned();
@@ -521,12 +767,36 @@ impl SpanError {
     }
 
     /// Sets the status description.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// let error = SpanError::status_code(503).with_description("upstream overloaded");
+    /// assert_eq!(error.error_type(), "503");
+    /// assert_eq!(error.description(), Some("upstream overloaded"));
+    /// ```
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// Adds the `exception` event with this type and message.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::{Outcome, SpanError};
+    ///
+    /// let error =
+    ///     SpanError::new("PaymentDeclined").with_exception("PaymentDeclined", "card expired");
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Server, "POST /pay", vec![], &Context::new());
+    /// span.end(Outcome::Failed(error));
+    /// capture
+    ///     .spans()
+    ///     .one("POST /pay")
+    ///     .assert_error("PaymentDeclined")
+    ///     .assert_event_attr("exception", "exception.message", "card expired");
+    /// ```
     pub fn with_exception(
         mut self,
         type_name: impl Into<Cow<'static, str>>,
@@ -540,16 +810,35 @@ impl SpanError {
     }
 
     /// The `error.type` value.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// assert_eq!(SpanError::new("08P01").error_type(), "08P01");
+    /// ```
     pub fn error_type(&self) -> &str {
         &self.error_type
     }
 
     /// The status description, if any.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// assert_eq!(SpanError::new("timeout").description(), None);
+    /// let error = SpanError::new("timeout").with_description("no answer in 30 s");
+    /// assert_eq!(error.description(), Some("no answer in 30 s"));
+    /// ```
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
     }
 
     /// The `error.type` attribute, for duration metrics.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// let attribute = SpanError::status_code(500).attribute();
+    /// assert_eq!(attribute.key.as_str(), "error.type");
+    /// assert_eq!(attribute.value.as_str(), "500");
+    /// ```
     pub fn attribute(&self) -> KeyValue {
         KeyValue::new(ERROR_TYPE, Value::String(self.error_type.clone().into()))
     }
@@ -588,6 +877,13 @@ pub fn error_type_from_variant(debug: &str, upper: bool, fallback: &str) -> Stri
 }
 
 /// The decimal string of an HTTP status code, without allocating for the common ones.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use tracewire_core::span::status_code_str;
+/// assert!(matches!(status_code_str(404), Cow::Borrowed("404"))); // no allocation
+/// assert_eq!(status_code_str(418), "418");
+/// ```
 pub fn status_code_str(code: u16) -> Cow<'static, str> {
     const COMMON: [(u16, &str); 18] = [
         (400, "400"),

@@ -21,6 +21,23 @@ use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
 /// What the renderer needs of a span.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tracewire_core::waterfall::{WaterfallSpan, render};
+/// let start = UNIX_EPOCH + Duration::from_secs(1);
+/// let span = WaterfallSpan {
+///     trace_id: 0x4bf9,
+///     span_id: 1,
+///     parent_span_id: 0, // a root
+///     name: "GET /".into(),
+///     kind: "server",
+///     start,
+///     end: start + Duration::from_millis(20),
+///     error: false,
+/// };
+/// assert!(render(&[span], 10).contains("GET / [server]"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WaterfallSpan {
     /// Trace id.
@@ -212,6 +229,22 @@ fn drawing_order<'a>(
 /// Spans on the critical path ([`critical_path`]) get a solid bar `█` and a `*` before the name,
 /// others a light bar `░`; errors are marked `ERROR`, and the span with the largest self time
 /// ([`self_times`]) is marked `<- slowest`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tracewire_core::waterfall::{WaterfallSpan, render};
+/// let t = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+/// let span = |id, parent, name: &str, start, end| WaterfallSpan {
+///     trace_id: 7, span_id: id, parent_span_id: parent, name: name.into(), kind: "internal",
+///     start: t(start), end: t(end), error: false,
+/// };
+/// let spans = [span(1, 0, "job", 0, 100), span(2, 1, "fetch", 10, 90), span(3, 1, "log", 10, 40)];
+/// let text = render(&spans, 20);
+/// let line = |name: &str| text.lines().find(|l| l.contains(name)).unwrap();
+/// assert!(line("job").starts_with("*job [internal]")); // on the critical path
+/// assert!(line("fetch").starts_with("*  fetch") && line("fetch").ends_with("<- slowest"));
+/// assert!(line("log").starts_with("   log") && line("log").contains('░')); // not critical
+/// ```
 pub fn render(spans: &[WaterfallSpan], width: usize) -> String {
     let width = width.max(1);
     let mut out = String::new();

@@ -30,6 +30,15 @@ fn cases() -> Vec<(
     Option<&'static str>,
 )> {
     let tp = format!("00-{TRACE}-{PARENT}-01");
+    // Keys may be 256 characters long; a member is `key=value`.
+    let key_256 = format!("{}=v", "k".repeat(256));
+    // Five 120-character members: 604 characters, so the last one has to go.
+    let long_list: Vec<String> = (0..5)
+        .map(|i| format!("k{i}={}", "v".repeat(117)))
+        .collect();
+    // 130 + 4 × 120 + separators = 614: the 130-character member goes first, and the rest then fits.
+    let mut with_big_entry = vec![format!("big={}", "v".repeat(126))];
+    with_big_entry.extend((0..4).map(|i| format!("k{i}={}", "v".repeat(117))));
     vec![
         (
             "valid",
@@ -180,7 +189,91 @@ fn cases() -> Vec<(
             Some("01"),
             None,
         ),
+        (
+            "all-zero parent id",
+            headers(&[(
+                "traceparent",
+                format!("00-{TRACE}-{}-01", "0".repeat(16)).as_bytes(),
+            )]),
+            None,
+            None,
+        ),
+        (
+            "tracestate without traceparent is ignored",
+            headers(&[("tracestate", b"a=1")]),
+            None,
+            None,
+        ),
+        (
+            "256-character key",
+            headers(&[
+                ("traceparent", tp.as_bytes()),
+                ("tracestate", key_256.as_bytes()),
+            ]),
+            Some("01"),
+            Some(leak(key_256.clone())),
+        ),
+        (
+            "257-character key drops it",
+            headers(&[
+                ("traceparent", tp.as_bytes()),
+                ("tracestate", format!("b{key_256}").as_bytes()),
+            ]),
+            Some("01"),
+            None,
+        ),
+        (
+            "leading space belongs to the value, OWS around commas does not",
+            headers(&[
+                ("traceparent", tp.as_bytes()),
+                ("tracestate", b"a=1 ,\tb= 2"),
+            ]),
+            Some("01"),
+            Some("a=1,b= 2"),
+        ),
+        (
+            "'=' inside a value drops it",
+            headers(&[("traceparent", tp.as_bytes()), ("tracestate", b"a=1=2")]),
+            Some("01"),
+            None,
+        ),
+        (
+            "uppercase key drops it",
+            headers(&[("traceparent", tp.as_bytes()), ("tracestate", b"Rojo=1")]),
+            Some("01"),
+            None,
+        ),
+        (
+            "over 512 characters: cut by whole entries from the end",
+            headers(&[
+                ("traceparent", tp.as_bytes()),
+                ("tracestate", long_list.join(",").as_bytes()),
+            ]),
+            Some("01"),
+            Some(leak(long_list[..4].join(","))),
+        ),
+        (
+            "over 512 characters: entries over 128 go first",
+            headers(&[
+                ("traceparent", tp.as_bytes()),
+                ("tracestate", with_big_entry.join(",").as_bytes()),
+            ]),
+            Some("01"),
+            Some(leak(
+                with_big_entry
+                    .iter()
+                    .filter(|m| m.len() <= 128)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+        ),
     ]
+}
+
+/// A `&'static str` for a case built at run time.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 fn round_trip(p: &dyn TextMapPropagator, incoming: &HeaderMap) -> (Option<String>, Option<String>) {

@@ -364,3 +364,90 @@ proptest! {
         prop_assert_eq!(parse_baggage(&[out.as_bytes()]).len(), emitted);
     }
 }
+
+/// Characters that are never lowercase hex, a separator's replacement in a corrupted traceparent.
+static NOT_LOWER_HEX: &[u8] = b"gzGZABCDEF-_. x";
+
+/// Members that are invalid on their own: each makes a tracestate list invalid as a whole.
+fn bad_tracestate_member() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ts_value(8).prop_map(|v| format!("Upper={v}")),
+        ts_key(8).prop_map(|k| format!("{k}=")),
+        ts_key(8).prop_map(|k| format!("{k}=a=b")),
+        ts_key(8),
+        ts_value(8).prop_map(|v| format!("_k={v}")),
+        ts_value(8).prop_map(|v| format!("{}={v}", "k".repeat(257))),
+        ts_key(8).prop_map(|k| format!("{k}={}", "v".repeat(257))),
+    ]
+}
+
+/// Members that are invalid on their own: each is dropped alone from a baggage header.
+fn bad_baggage_member() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("bad key=1".to_owned()),
+        Just("k=%zz".to_owned()),
+        Just("=v".to_owned()),
+        Just("novalue".to_owned()),
+        Just("k=a b".to_owned()),
+        Just("k=v;=p".to_owned()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn corrupting_any_one_character_of_a_traceparent_restarts_the_trace(
+        trace_id in nonzero_trace_id(),
+        span_id in nonzero_span_id(),
+        flags in any::<u8>(),
+        position in 0usize..55,
+        replacement in select(NOT_LOWER_HEX),
+    ) {
+        let header = format_traceparent(trace_id, span_id, flags);
+        let mut bytes = header.into_bytes();
+        prop_assume!(bytes[position] != replacement);
+        bytes[position] = replacement;
+        prop_assert!(
+            parse_traceparent(&[&bytes]).is_err(),
+            "accepted {:?}", String::from_utf8_lossy(&bytes)
+        );
+    }
+
+    #[test]
+    fn one_bad_tracestate_member_drops_the_whole_list(
+        members in ts_members(),
+        bad in bad_tracestate_member(),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut list: Vec<String> = members.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let at = at.index(list.len() + 1);
+        list.insert(at, bad.clone());
+        let header = list.join(",");
+        prop_assert_eq!(parse_tracestate(&[header.as_bytes()]), None, "bad member {:?}", bad);
+        // The same when the bad member comes in a header line of its own.
+        list.remove(at);
+        let good = list.join(",");
+        let lines: Vec<&[u8]> = if at == 0 {
+            vec![bad.as_bytes(), good.as_bytes()]
+        } else {
+            vec![good.as_bytes(), bad.as_bytes()]
+        };
+        prop_assert_eq!(parse_tracestate(&lines), None);
+    }
+
+    #[test]
+    fn one_bad_baggage_member_is_dropped_alone(
+        members in vec((bg_key(), bg_value(), bg_properties()), 0..20),
+        bad in bad_baggage_member(),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let out = format_baggage(members.iter().map(|(k, v, p)| (k.as_str(), v.as_str(), p.as_str())));
+        let good = parse_baggage(&[out.as_bytes()]);
+        let mut list: Vec<&str> = if out.is_empty() { Vec::new() } else { out.split(',').collect() };
+        prop_assume!(out.len() + bad.len() < MAX_BAGGAGE_BYTES);
+        list.insert(at.index(list.len() + 1), &bad);
+        let header = list.join(",");
+        prop_assert_eq!(parse_baggage(&[header.as_bytes()]), good, "bad member {:?}", bad);
+    }
+}

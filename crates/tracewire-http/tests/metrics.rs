@@ -1,5 +1,5 @@
 //! `http.server.request.duration` and `http.server.active_requests` from a real server, read back from
-//! an SDK meter provider.
+//! an SDK meter provider of the test's own.
 
 mod common;
 
@@ -7,24 +7,11 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use common::client;
-use opentelemetry::metrics::MeterProvider;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use tracewire_core::span::Instrumentation;
 use tracewire_http::HttpServerLayer;
+use tracewire_testing::{MetricCapture, SpanCapture};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duration_histogram_has_the_semconv_attributes() {
-    let exporter = InMemoryMetricExporter::default();
-    let meters = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
-    let capture = tracewire_testing::SpanCapture::new();
-    let instrumentation = Instrumentation::with_provider(capture.provider(), "tracewire-http")
-        .with_meter(meters.meter("tracewire-http"));
-    let layer = HttpServerLayer::new()
-        .with_instrumentation(instrumentation)
-        .active_requests_metric(true);
+/// Serves `/ok/{id}` and `/fail` (502) behind `layer` and calls `/ok/1`, `/ok/2`, `/fail`.
+async fn three_requests(layer: HttpServerLayer, capture: &SpanCapture) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .expect("bind");
@@ -44,68 +31,62 @@ async fn duration_histogram_has_the_semconv_attributes() {
             .expect("request");
     }
     capture.wait_for(3, std::time::Duration::from_secs(5)).await;
-    meters.force_flush().expect("flush");
+}
 
-    let metrics = exporter.get_finished_metrics().expect("metrics");
-    let mut found_ok = false;
-    let mut found_fail = false;
-    let mut found_active = false;
-    for resource in &metrics {
-        for scope in resource.scope_metrics() {
-            for metric in scope.metrics() {
-                match (metric.name(), metric.data()) {
-                    (
-                        "http.server.request.duration",
-                        AggregatedMetrics::F64(MetricData::Histogram(h)),
-                    ) => {
-                        assert_eq!(metric.unit(), "s");
-                        for point in h.data_points() {
-                            let attrs: Vec<(String, String)> = point
-                                .attributes()
-                                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                                .collect();
-                            let get = |k: &str| {
-                                attrs
-                                    .iter()
-                                    .find(|(key, _)| key == k)
-                                    .map(|(_, v)| v.as_str())
-                            };
-                            assert_eq!(get("url.path"), None, "never on the metric");
-                            assert_eq!(
-                                point.bounds().collect::<Vec<_>>(),
-                                tracewire_core::metrics::HTTP_DURATION_BUCKETS
-                            );
-                            match get("http.route") {
-                                Some("/ok/{id}") => {
-                                    found_ok = true;
-                                    assert_eq!(point.count(), 2);
-                                    assert_eq!(get("http.response.status_code"), Some("200"));
-                                    assert_eq!(get("error.type"), None);
-                                    assert_eq!(get("http.request.method"), Some("GET"));
-                                    assert_eq!(get("url.scheme"), Some("http"));
-                                    assert_eq!(get("network.protocol.version"), Some("1.1"));
-                                }
-                                Some("/fail") => {
-                                    found_fail = true;
-                                    assert_eq!(get("error.type"), Some("502"));
-                                }
-                                other => panic!("unexpected route {other:?}"),
-                            }
-                        }
-                    }
-                    (
-                        "http.server.active_requests",
-                        AggregatedMetrics::I64(MetricData::Sum(sum)),
-                    ) => {
-                        found_active = true;
-                        for point in sum.data_points() {
-                            assert_eq!(point.value(), 0, "every request finished");
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_histogram_has_the_semconv_attributes() {
+    let capture = SpanCapture::new();
+    let metrics = MetricCapture::new();
+    let layer = HttpServerLayer::new()
+        .with_instrumentation(
+            metrics.instrumentation(capture.instrumentation("tracewire-http"), "tracewire-http"),
+        )
+        .active_requests_metric(true);
+    three_requests(layer, &capture).await;
+
+    let durations = metrics.points("http.server.request.duration");
+    assert_eq!(durations.len(), 2, "{durations:?}");
+    for point in &durations {
+        assert_eq!(point.unit, "s");
+        assert_eq!(point.bounds, tracewire_core::metrics::HTTP_DURATION_BUCKETS);
+        assert_eq!(point.attr("url.path"), None, "never on the metric");
     }
-    assert!(found_ok && found_fail && found_active);
+    let ok = durations
+        .iter()
+        .find(|p| p.attr("http.route") == Some("/ok/{id}"))
+        .expect("the /ok/{id} point");
+    assert_eq!(ok.count, 2);
+    assert_eq!(ok.attr("http.response.status_code"), Some("200"));
+    assert_eq!(ok.attr("error.type"), None);
+    assert_eq!(ok.attr("http.request.method"), Some("GET"));
+    assert_eq!(ok.attr("url.scheme"), Some("http"));
+    assert_eq!(ok.attr("network.protocol.version"), Some("1.1"));
+    let fail = durations
+        .iter()
+        .find(|p| p.attr("http.route") == Some("/fail"))
+        .expect("the /fail point");
+    assert_eq!(fail.count, 1);
+    assert_eq!(fail.attr("error.type"), Some("502"));
+
+    let active = metrics.points("http.server.active_requests");
+    assert!(!active.is_empty());
+    for point in &active {
+        assert_eq!(point.value, 0.0, "every request finished");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_metric_can_be_turned_off_without_losing_spans() {
+    let capture = SpanCapture::new();
+    let metrics = MetricCapture::new();
+    let layer = HttpServerLayer::new()
+        .with_instrumentation(
+            metrics.instrumentation(capture.instrumentation("tracewire-http"), "tracewire-http"),
+        )
+        .duration_metric(false)
+        .active_requests_metric(false);
+    three_requests(layer, &capture).await;
+    assert_eq!(capture.spans().len(), 3);
+    assert!(metrics.points("http.server.request.duration").is_empty());
+    assert!(metrics.points("http.server.active_requests").is_empty());
 }

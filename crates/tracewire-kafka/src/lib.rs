@@ -521,6 +521,30 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
 }
 
 /// The span of a batch from [`TracedConsumer::process_batch`]; ends when dropped.
+///
+/// ```no_run
+/// use rdkafka::Message;
+/// # async fn demo(consumer: tracewire_kafka::TracedConsumer) -> Result<(), Box<dyn std::error::Error>> {
+/// // A batch polled with the plain consumer…
+/// let mut batch = Vec::new();
+/// while batch.len() < 100 {
+///     batch.push(consumer.inner().recv().await?.detach());
+/// }
+/// // …processed under one `process` span linked to each message's producer.
+/// let mut span = consumer.process_batch(&batch);
+/// let stored = span
+///     .in_scope(async {
+///         let bytes: usize = batch.iter().filter_map(|m| m.payload()).map(<[u8]>::len).sum();
+///         std::fs::write("/tmp/batch.len", bytes.to_string())
+///     })
+///     .await;
+/// if let Err(error) = &stored {
+///     span.record_error(error);
+/// }
+/// drop(span); // ends the span
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct BatchSpan(MeasuredSpan);
 
@@ -543,6 +567,25 @@ impl BatchSpan {
 
 /// A message handed to the application, with its `process` span (ended when this is dropped). Derefs to
 /// the rdkafka [`BorrowedMessage`].
+///
+/// ```no_run
+/// use rdkafka::Message;
+/// use rdkafka::consumer::CommitMode;
+/// # async fn ship(_order: Option<&[u8]>) -> Result<(), std::io::Error> { Ok(()) }
+/// # async fn demo(consumer: tracewire_kafka::TracedConsumer) -> Result<(), rdkafka::error::KafkaError> {
+/// let mut message = consumer.recv().await?;
+/// // It derefs to rdkafka's `BorrowedMessage`.
+/// println!("{} partition {} offset {}", message.topic(), message.partition(), message.offset());
+/// // Work run in `in_scope` (HTTP calls, queries, `tracing` spans) is a child of the `process` span.
+/// let shipped = message.in_scope(ship(message.payload())).await;
+/// if let Err(error) = shipped {
+///     message.record_error(&error);
+/// }
+/// consumer.commit_message(&message, CommitMode::Async)?;
+/// drop(message); // ends the `process` span
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct TracedMessage<'a> {
     message: BorrowedMessage<'a>,

@@ -35,7 +35,7 @@
 //! | [`TracedChannel::basic_publish`] | `publish {destination}` | PRODUCER | context injected into the headers; with publisher confirms the span ends at the confirm, and a nack or a returned message is an error |
 //! | [`TracedConsumer`] delivery | `process {destination}` | CONSUMER | child of the ambient span if any, else of the producer's context; always a link to the producer's context ([`ConsumerParent`]) |
 //! | [`TracedDelivery::ack`] / `nack` / `reject` | an `ack`/`nack`/`reject` event on the process span; with [`TracedChannel::with_settle_spans`] a CLIENT span `ack {destination}` … | CLIENT | `messaging.operation.type = settle`, child of the process span |
-//! | [`TracedChannel::basic_get`] | `receive {queue}` | CLIENT | linked to the message's producer |
+//! | [`TracedChannel::basic_get`] | `receive {destination}` (`receive {queue}` when the queue is empty) | CLIENT | linked to the message's producer; `messaging.destination.name` is set when the get returns, as the exchange and routing key are known only then |
 //!
 //! Destinations follow §3.5: `{exchange}:{routing_key}` for publishing (`amq.default` for the default
 //! exchange without a routing key), `{exchange}:{routing_key}:{queue}` for consuming, empty parts left
@@ -452,8 +452,8 @@ impl TracedChannel {
         })
     }
 
-    /// Gets one message like [`Channel::basic_get`], in a `receive {queue}` CLIENT span linked to the
-    /// message's producer.
+    /// Gets one message like [`Channel::basic_get`], in a `receive {destination}` CLIENT span linked to
+    /// the message's producer (`receive {queue}` when there was no message).
     pub async fn basic_get(
         &self,
         queue: ShortString,
@@ -468,11 +468,18 @@ impl TracedChannel {
                 .to_owned(),
         );
         let metric_attributes = config.base("receive", operation_type::RECEIVE, &queue_name);
+        // The destination's exchange and routing key are known only once a message arrives, so the
+        // span gets `messaging.destination.name` then (the metric keeps the queue: low cardinality).
+        let start_attributes = metric_attributes
+            .iter()
+            .filter(|kv| kv.key.as_str() != MESSAGING_DESTINATION_NAME)
+            .cloned()
+            .collect();
         let name = format!("receive {}", queue_name.as_str());
         let span = Context::map_current(|cx| {
             config
                 .instrumentation
-                .start(SpanKind::Client, name, metric_attributes.clone(), cx)
+                .start(SpanKind::Client, name, start_attributes, cx)
         });
         let mut operation = MeasuredSpan::new(
             span,
@@ -484,6 +491,25 @@ impl TracedChannel {
             .span()
             .in_scope(self.channel.basic_get(queue, options))
             .await;
+        let destination = match &result {
+            Ok(Some(message)) => {
+                let limits = config.instrumentation.limits();
+                StringValue::from(consume_destination(
+                    limits.bound(message.delivery.exchange.as_str()),
+                    limits.bound(message.delivery.routing_key.as_str()),
+                    queue_name.as_str(),
+                ))
+            }
+            _ => queue_name.clone(),
+        };
+        if destination != queue_name {
+            operation
+                .span()
+                .update_name(format!("receive {}", destination.as_str()));
+        }
+        operation
+            .span()
+            .set_attribute(KeyValue::new(MESSAGING_DESTINATION_NAME, destination));
         match &result {
             Ok(Some(message)) => {
                 let delivery = &message.delivery;
@@ -492,11 +518,9 @@ impl TracedChannel {
                 if producer.is_valid() {
                     operation.span().add_link(producer, Vec::new());
                 }
-                operation.span().set_attributes(delivery_attributes(
-                    config,
-                    delivery,
-                    queue_name.as_str(),
-                ));
+                operation
+                    .span()
+                    .set_attributes(delivery_attributes(config, delivery));
                 config
                     .consumed
                     .add(&config.instrumentation, 1, operation.metric_attributes());
@@ -518,7 +542,7 @@ fn extract(delivery: &Delivery) -> Context {
     }
 }
 
-fn delivery_attributes(config: &Config, delivery: &Delivery, queue: &str) -> Vec<KeyValue> {
+fn delivery_attributes(config: &Config, delivery: &Delivery) -> Vec<KeyValue> {
     let limits = config.instrumentation.limits();
     let mut attributes = Vec::with_capacity(6);
     attributes.push(KeyValue::new(
@@ -550,7 +574,6 @@ fn delivery_attributes(config: &Config, delivery: &Delivery, queue: &str) -> Vec
         MESSAGING_MESSAGE_BODY_SIZE,
         delivery.data.len() as i64,
     ));
-    let _ = queue;
     attributes
 }
 
@@ -562,6 +585,27 @@ fn error_type(error: &lapin::Error) -> String {
 
 /// The publisher confirm of a traced publish. Await it for the broker's answer; with confirms on, the
 /// publish span ends here (a nack or a returned message is an error).
+///
+/// ```no_run
+/// use lapin::BasicProperties;
+/// use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+/// # async fn demo(channel: tracewire_lapin::TracedChannel) -> lapin::Result<()> {
+/// // With publisher confirms on, the publish span stays open until the confirm is awaited.
+/// channel.confirm_select(ConfirmSelectOptions::default()).await?;
+/// let confirm = channel
+///     .basic_publish(
+///         "orders".into(),
+///         "created".into(),
+///         BasicPublishOptions::default(),
+///         b"{}",
+///         BasicProperties::default(),
+///     )
+///     .await?;
+/// let confirmation = confirm.await?; // the span ends here; a nack is an error on it
+/// assert!(confirmation.is_ack());
+/// # Ok(())
+/// # }
+/// ```
 pub struct TracedConfirm {
     confirm: PublisherConfirm,
     operation: Option<MeasuredSpan>,
@@ -596,6 +640,28 @@ impl Future for TracedConfirm {
 }
 
 /// A lapin [`Consumer`] whose deliveries come with `process` spans.
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use lapin::options::{BasicAckOptions, BasicConsumeOptions};
+/// use lapin::types::FieldTable;
+/// # async fn demo(channel: tracewire_lapin::TracedChannel) -> lapin::Result<()> {
+/// let mut consumer = channel
+///     .basic_consume(
+///         "emails".into(),
+///         "mailer".into(),
+///         BasicConsumeOptions::default(),
+///         FieldTable::default(),
+///     )
+///     .await?;
+/// // A `Stream` of `TracedDelivery`s, each with its `process` span started.
+/// while let Some(delivery) = consumer.next().await {
+///     let delivery = delivery?;
+///     delivery.ack(BasicAckOptions::default()).await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct TracedConsumer {
     consumer: Consumer,
     config: Arc<Config>,
@@ -629,6 +695,29 @@ impl Stream for TracedConsumer {
 
 /// A delivery handed to the application, with its `process` span (which ends when this is dropped).
 /// Derefs to the lapin [`Delivery`].
+///
+/// ```no_run
+/// use lapin::options::{BasicAckOptions, BasicNackOptions};
+/// # async fn send_email(_body: &[u8]) -> Result<(), std::io::Error> { Ok(()) }
+/// # async fn demo(mut delivery: tracewire_lapin::TracedDelivery) -> lapin::Result<()> {
+/// // It derefs to lapin's `Delivery`.
+/// println!("{} bytes via {}", delivery.data.len(), delivery.routing_key.as_str());
+/// // Work run in `in_scope` (HTTP calls, queries, `tracing` spans) is a child of the `process` span.
+/// let sent = delivery.in_scope(send_email(&delivery.data)).await;
+/// match sent {
+///     Ok(()) => {
+///         delivery.ack(BasicAckOptions::default()).await?;
+///     }
+///     Err(error) => {
+///         delivery.record_error(&error);
+///         let requeue = BasicNackOptions { requeue: true, ..Default::default() };
+///         delivery.nack(requeue).await?;
+///     }
+/// }
+/// drop(delivery); // ends the `process` span
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct TracedDelivery {
     delivery: Delivery,
@@ -654,7 +743,7 @@ impl TracedDelivery {
         ));
         let metric_attributes = config.base("process", operation_type::PROCESS, &destination);
         let mut attributes = metric_attributes.clone();
-        attributes.extend(delivery_attributes(config, &delivery, queue));
+        attributes.extend(delivery_attributes(config, &delivery));
         let from_message = extract(&delivery);
         let (parent, links) =
             Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));

@@ -440,42 +440,214 @@ async fn a_returned_message_fails_the_publish_span_with_confirms_on() {
     spans.one(&format!("publish {q}")).assert_unset();
 }
 
-#[tokio::test]
-async fn basic_get_has_a_receive_span_linked_to_the_producer() {
-    let capture = SpanCapture::new();
-    let channel = channel(&capture).await;
-    let q = name("get");
-    queue(&channel, &q).await;
+/// An exclusive queue bound to a new direct exchange with routing key `created`; returns the exchange.
+async fn bound_queue(channel: &TracedChannel, q: &str) -> String {
     channel
-        .basic_publish(
-            "".into(),
-            q.as_str().into(),
-            BasicPublishOptions::default(),
-            b"x",
-            BasicProperties::default(),
+        .queue_declare(
+            q.into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
         )
         .await
-        .expect("publish");
-    let mut message = None;
-    for _ in 0..50 {
-        message = channel
-            .basic_get(q.as_str().into(), BasicGetOptions { no_ack: true })
+        .expect("queue");
+    let ex = name("get-ex");
+    channel
+        .exchange_declare(
+            ex.as_str().into(),
+            ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("exchange");
+    channel
+        .queue_bind(
+            q.into(),
+            ex.as_str().into(),
+            "created".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+    ex
+}
+
+/// `basic_get` until a message comes (the publish is asynchronous on the broker's side).
+async fn get_one(channel: &TracedChannel, q: &str) -> lapin::message::BasicGetMessage {
+    for _ in 0..100 {
+        let message = channel
+            .basic_get(q.into(), BasicGetOptions { no_ack: true })
             .await
             .expect("get");
-        if message.is_some() {
-            break;
+        if let Some(message) = message {
+            return message;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(message.is_some());
-    let spans = capture.spans();
-    let producer = spans.one(&format!("publish {q}"));
-    let receives: Vec<_> = spans.named(&format!("receive {q}")).collect();
-    let receive = receives.last().copied().expect("receive span");
-    receive
+    panic!("no message in {q}");
+}
+
+#[tokio::test]
+async fn basic_get_has_a_receive_span_named_by_the_consume_destination() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    let q = name("get");
+    let ex = bound_queue(&channel, &q).await;
+
+    // An empty queue: named by the queue, no link.
+    let empty = channel
+        .basic_get(q.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .expect("get");
+    assert!(empty.is_none());
+    let spans = capture.wait_for(1, Duration::from_secs(5)).await;
+    let receive = spans
+        .one(&format!("receive {q}"))
         .assert_kind(SpanKind::Client)
-        .assert_attr("messaging.operation.type", "receive");
+        .assert_attr("messaging.destination.name", q.clone())
+        .assert_no_attr("messaging.rabbitmq.message.delivery_tag");
+    assert!(receive.links().is_empty());
+    capture.reset();
+
+    channel
+        .basic_publish(
+            ex.as_str().into(),
+            "created".into(),
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default().with_message_id("m-7".into()),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    get_one(&channel, &q).await;
+    let spans = capture.spans();
+    let producer = spans.one(&format!("publish {ex}:created"));
+    let destination = format!("{ex}:created:{q}");
+    let receives: Vec<_> = spans.named(&format!("receive {destination}")).collect();
+    let receive = receives
+        .last()
+        .copied()
+        .expect("a receive span named by the consume destination")
+        .assert_kind(SpanKind::Client)
+        .assert_attr("messaging.operation.type", "receive")
+        .assert_attr("messaging.operation.name", "receive")
+        .assert_attr("messaging.destination.name", destination.clone())
+        .assert_attr("messaging.rabbitmq.destination.routing_key", "created")
+        .assert_attr("messaging.message.id", "m-7")
+        .assert_unset();
     assert_eq!(receive.links()[0].span_id(), producer.span_id());
+    let names = receive
+        .data()
+        .attributes
+        .iter()
+        .filter(|kv| kv.key.as_str() == "messaging.destination.name")
+        .count();
+    assert_eq!(names, 1, "the destination is recorded once");
+}
+
+#[tokio::test]
+async fn messaging_metrics_count_and_time_every_operation() {
+    let capture = SpanCapture::new();
+    let metrics = tracewire_testing::MetricCapture::new();
+    tracewire_core::propagation::install();
+    let connection = tracewire_lapin::connect(URI, Default::default())
+        .await
+        .expect("RabbitMQ at 127.0.0.1:5672")
+        .with_instrumentation(metrics.instrumentation(
+            capture.instrumentation("tracewire-lapin"),
+            "tracewire-lapin",
+        ));
+    let channel = connection.create_channel().await.expect("channel");
+    let q = name("metrics");
+    let ex = bound_queue(&channel, &q).await;
+    let mut consumer = consume(&channel, &q).await;
+    for _ in 0..2 {
+        channel
+            .basic_publish(
+                ex.as_str().into(),
+                "created".into(),
+                BasicPublishOptions::default(),
+                b"x",
+                BasicProperties::default(),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("confirm");
+    }
+    for _ in 0..2 {
+        let delivery = next(&mut consumer).await;
+        delivery.ack(BasicAckOptions::default()).await.expect("ack");
+    }
+    // Nothing left: an empty get is timed too, and consumes nothing.
+    drop(consumer);
+    let empty = channel
+        .basic_get(q.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .expect("get");
+    assert!(empty.is_none());
+
+    let publish_destination = format!("{ex}:created");
+    let process_destination = format!("{ex}:created:{q}");
+    let sent = metrics.points("messaging.client.sent.messages");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].value, 2.0);
+    assert_eq!(sent[0].attr("messaging.system"), Some("rabbitmq"));
+    assert_eq!(
+        sent[0].attr("messaging.destination.name"),
+        Some(publish_destination.as_str())
+    );
+    assert_eq!(sent[0].attr("error.type"), None);
+
+    let consumed = metrics.points("messaging.client.consumed.messages");
+    assert_eq!(consumed.len(), 1, "{consumed:?}");
+    assert_eq!(consumed[0].value, 2.0);
+    assert_eq!(
+        consumed[0].attr("messaging.operation.name"),
+        Some("process")
+    );
+
+    let process = metrics.points("messaging.process.duration");
+    assert_eq!(process.len(), 1, "{process:?}");
+    assert_eq!(process[0].count, 2);
+    assert_eq!(process[0].unit, "s");
+    assert_eq!(
+        process[0].attr("messaging.destination.name"),
+        Some(process_destination.as_str())
+    );
+
+    let operations = metrics.points("messaging.client.operation.duration");
+    let count_of = |operation: &str| {
+        operations
+            .iter()
+            .filter(|p| p.attr("messaging.operation.name") == Some(operation))
+            .map(|p| p.count)
+            .sum::<u64>()
+    };
+    assert_eq!(count_of("publish"), 2, "{operations:?}");
+    assert_eq!(count_of("receive"), 1, "{operations:?}");
+    assert_eq!(count_of("process"), 0, "processing has its own histogram");
+    let receive = operations
+        .iter()
+        .find(|p| p.attr("messaging.operation.name") == Some("receive"))
+        .expect("receive point");
+    assert_eq!(receive.attr("messaging.destination.name"), Some(q.as_str()));
+    assert_eq!(receive.attr("server.address"), Some("127.0.0.1"));
+    assert_eq!(receive.attr("server.port"), Some("5672"));
+    assert_eq!(
+        receive.bounds,
+        tracewire_core::metrics::MESSAGING_CLIENT_OPERATION_DURATION.buckets
+    );
+    std::mem::forget(connection);
 }
 
 #[tokio::test]

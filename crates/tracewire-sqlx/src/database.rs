@@ -9,6 +9,28 @@ use sqlx::{Connection, Database, Pool};
 use crate::sql::Dialect;
 
 /// Where a pool connects: `db.namespace`, `server.address`, `server.port`.
+///
+/// ```
+/// # #[cfg(feature = "postgres")] {
+/// use sqlx::postgres::PgConnectOptions;
+/// use tracewire_sqlx::{Endpoint, TracedDatabase};
+/// let options = PgConnectOptions::new_without_pgpass()
+///     .host("db.internal")
+///     .port(5433)
+///     .database("shop");
+/// assert_eq!(
+///     sqlx::Postgres::endpoint(&options),
+///     Endpoint {
+///         namespace: Some("shop".to_owned()),
+///         address: Some("db.internal".to_owned()),
+///         port: Some(5433),
+///     }
+/// );
+/// // A Unix socket directory is not a `server.address`.
+/// let local = options.host("/var/run/postgresql");
+/// assert_eq!(sqlx::Postgres::endpoint(&local).address, None);
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoint {
     /// `db.namespace`.

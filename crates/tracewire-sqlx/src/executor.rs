@@ -22,6 +22,17 @@ use crate::database::TracedDatabase;
 use crate::sql::{sanitize, summarize};
 
 /// What `db.query.text` records.
+///
+/// ```
+/// use tracewire_sqlx::{QueryText, TracedPool};
+/// // Sanitized unless told otherwise.
+/// assert_eq!(QueryText::default(), QueryText::Sanitized);
+/// # async fn demo(pool: sqlx::PgPool) {
+/// // The text as sent, literals and all: only for pools whose queries never carry personal data.
+/// let pool = TracedPool::builder(pool).query_text(QueryText::Full).build().await;
+/// # let _ = pool;
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum QueryText {
     /// Parameterized text as sent; text without bind parameters with its literals replaced by `?`
@@ -669,22 +680,45 @@ where
     /// Starts a transaction (a `BEGIN` span); queries on `&mut *tx` are traced, and so are
     /// [`commit`](TracedTransaction::commit) and [`rollback`](TracedTransaction::rollback).
     pub async fn begin(&self) -> Result<TracedTransaction<'static, DB>, Error> {
-        let mut operation = Operation::start(&self.config, "BEGIN", false, None);
-        let result = operation.span.in_scope(self.pool.begin()).await;
-        match result {
-            Ok(tx) => Ok(TracedTransaction(TracedConnection {
-                conn: tx,
-                config: self.config.clone(),
-            })),
-            Err(error) => {
-                operation.fail(&error);
-                Err(error)
-            }
+        traced_begin(&self.config, self.pool.begin()).await
+    }
+}
+
+/// Runs `begin` in a `BEGIN` span and wraps the transaction it opens.
+async fn traced_begin<'c, DB: TracedDatabase>(
+    config: &Arc<Config>,
+    begin: impl Future<Output = Result<Transaction<'c, DB>, Error>>,
+) -> Result<TracedTransaction<'c, DB>, Error> {
+    let mut operation = Operation::start(config, "BEGIN", false, None);
+    let result = operation.span.in_scope(begin).await;
+    match result {
+        Ok(tx) => Ok(TracedTransaction(TracedConnection {
+            conn: tx,
+            config: config.clone(),
+        })),
+        Err(error) => {
+            operation.fail(&error);
+            Err(error)
         }
     }
 }
 
 /// A connection (pooled, or a transaction) whose queries are traced: `query.execute(&mut *conn)`.
+///
+/// ```no_run
+/// use sqlx::pool::PoolConnection;
+/// use tracewire_sqlx::TracedConnection;
+/// # async fn demo(pool: tracewire_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
+/// let mut pooled = pool.acquire().await?;
+/// // A `TracedPoolConnection` derefs to the `TracedConnection` that is the executor.
+/// let conn: &mut TracedConnection<PoolConnection<sqlx::Postgres>> = &mut pooled;
+/// let open: i64 = sqlx::query_scalar("SELECT count(*) FROM carts").fetch_one(&mut *conn).await?;
+/// // The plain connection inside runs queries without spans.
+/// sqlx::query("SET statement_timeout = 1000").execute(&mut **conn.inner_mut()).await?;
+/// # let _ = open;
+/// # Ok(())
+/// # }
+/// ```
 pub struct TracedConnection<C> {
     conn: C,
     config: Arc<Config>,
@@ -715,6 +749,51 @@ impl<C> TracedConnection<C> {
 /// ```
 #[derive(Debug)]
 pub struct TracedPoolConnection<DB: TracedDatabase>(TracedConnection<PoolConnection<DB>>);
+
+impl<DB: TracedDatabase> TracedPoolConnection<DB> {
+    /// Starts a transaction on this connection (a `BEGIN` span); queries on `&mut *tx` are traced,
+    /// and so are its `commit` and `rollback`.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: tracewire_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
+    /// let mut conn = pool.acquire().await?;
+    /// sqlx::query("SET lock_timeout = '1s'").execute(&mut *conn).await?;
+    /// let mut tx = conn.begin().await?;
+    /// sqlx::query("DELETE FROM carts WHERE id = $1").bind(7_i64).execute(&mut *tx).await?;
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin(&mut self) -> Result<TracedTransaction<'_, DB>, Error> {
+        let config = self.0.config.clone();
+        traced_begin(&config, sqlx::Connection::begin(&mut *self.0.conn)).await
+    }
+
+    /// Checks that the connection is still alive, like `sqlx::Connection::ping` (no span: it runs no
+    /// query of the application's).
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: tracewire_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
+    /// pool.acquire().await?.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn ping(&mut self) -> Result<(), Error> {
+        sqlx::Connection::ping(&mut *self.0.conn).await
+    }
+
+    /// The sqlx connection itself (`&mut PgConnection`, …), for APIs that take one. Its queries are
+    /// not traced.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: tracewire_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
+    /// let mut conn = pool.acquire().await?;
+    /// let plain: &mut sqlx::PgConnection = conn.as_connection_mut();
+    /// sqlx::query("SELECT 1").execute(plain).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn as_connection_mut(&mut self) -> &mut DB::Connection {
+        &mut self.0.conn
+    }
+}
 
 impl<DB: TracedDatabase> Deref for TracedPoolConnection<DB> {
     type Target = TracedConnection<PoolConnection<DB>>;
@@ -906,6 +985,29 @@ where
 }
 
 /// What a [`TracedConnection`] can hold: a pooled connection or a transaction.
+///
+/// Sealed: implemented for sqlx's `PoolConnection` and `Transaction` only. Name it to write code that
+/// takes either kind of traced connection.
+///
+/// ```no_run
+/// use tracewire_sqlx::{ConnectionHandle, TracedConnection};
+/// // Checks the plain connection inside: no span.
+/// async fn ping<C>(conn: &mut TracedConnection<C>) -> Result<(), sqlx::Error>
+/// where
+///     C: ConnectionHandle<Database = sqlx::Postgres>,
+/// {
+///     sqlx::query("SELECT 1").execute(conn.inner_mut().connection()).await?;
+///     Ok(())
+/// }
+/// # async fn demo(pool: tracewire_sqlx::TracedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
+/// let mut conn = pool.acquire().await?;
+/// ping(&mut *conn).await?;
+/// let mut tx = pool.begin().await?;
+/// ping(&mut *tx).await?;
+/// tx.commit().await?;
+/// # Ok(())
+/// # }
+/// ```
 pub trait ConnectionHandle: Send + private::Sealed {
     /// The database.
     type Database: TracedDatabase;

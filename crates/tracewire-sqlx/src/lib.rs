@@ -12,7 +12,15 @@
 //!
 //! `query`, `query_as`, `query_scalar`, the checked macros (`query!`, `query_as!`), `execute`,
 //! `fetch_one`/`fetch_optional`/`fetch_all` and `fetch` streams all work on `&pool`, on `&mut *conn` from
-//! [`TracedPool::acquire`] and on `&mut *tx` from [`TracedPool::begin`].
+//! [`TracedPool::acquire`] and on `&mut *tx` from [`TracedPool::begin`]. An acquired connection also
+//! opens transactions ([`TracedPoolConnection::begin`]), pings, and lends the plain sqlx connection to
+//! APIs that take `&mut PgConnection` ([`TracedPoolConnection::as_connection_mut`], untraced).
+//!
+//! `&TracedPool` is deliberately not a `sqlx::Acquire`: that trait hands out connections that deref to
+//! the plain sqlx connection, and every query through them would bypass tracing. Code generic over
+//! `Acquire` can take `pool.inner()` (untraced) or be written against `Executor`, which `&TracedPool`
+//! is. Pool-acquire timeouts and connection failures of a query on `&pool` are errors on that query's
+//! span; a failed explicit [`TracedPool::acquire`] returns the error with no span, as no operation ran.
 //!
 //! ## Spans
 //!

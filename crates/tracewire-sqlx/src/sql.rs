@@ -13,6 +13,14 @@
 //! ```
 
 /// The SQL dialect, which decides what a double-quoted string and a backslash mean.
+///
+/// ```
+/// use tracewire_sqlx::sql::{Dialect, sanitize};
+/// let text = r#"SELECT "name" FROM users WHERE id = 7"#;
+/// // In PostgreSQL `"name"` is an identifier and stays; in MySQL it is a string literal.
+/// assert_eq!(sanitize(text, Dialect::Postgres), r#"SELECT "name" FROM users WHERE id = ?"#);
+/// assert_eq!(sanitize(text, Dialect::MySql), "SELECT ? FROM users WHERE id = ?");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
     /// PostgreSQL: `"…"` is an identifier, `$tag$…$tag$` and `E'…'` are strings, `$1` a placeholder.

@@ -321,6 +321,44 @@ async fn acquired_connections_and_annotations_are_traced() {
 }
 
 #[tokio::test]
+async fn an_acquired_connection_pings_opens_transactions_and_lends_the_plain_connection() {
+    let capture = SpanCapture::new();
+    let pool = pg(&capture).await;
+    let t = table("conn_tx");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {t} (id int)")))
+        .execute(&pool)
+        .await
+        .expect("create");
+    capture.reset();
+
+    let mut conn = pool.acquire().await.expect("acquire");
+    conn.ping().await.expect("ping");
+    let mut tx = conn.begin().await.expect("begin");
+    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {t} VALUES ($1)")))
+        .bind(1)
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    // The plain sqlx connection, for an API that takes `&mut PgConnection`: no span.
+    let plain: &mut sqlx::PgConnection = conn.as_connection_mut();
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+        .fetch_one(plain)
+        .await
+        .expect("count");
+    assert_eq!(n, 1);
+
+    let spans = capture.spans();
+    let names: Vec<&str> = spans.iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["BEGIN", format!("INSERT {t}").as_str(), "COMMIT"]);
+    for span in spans.iter() {
+        span.assert_kind(SpanKind::Client)
+            .assert_attr("db.system.name", "postgresql")
+            .assert_unset();
+    }
+}
+
+#[tokio::test]
 async fn checked_macros_are_traced() {
     let capture = SpanCapture::new();
     let pool = pg(&capture).await;
@@ -478,4 +516,88 @@ async fn a_query_inside_a_request_is_a_child_of_the_server_span() {
     let server = spans.one("GET /stock").assert_kind(SpanKind::Server);
     spans.one("SELECT").assert_parent(&server);
     let _ = Context::current().span();
+}
+
+#[tokio::test]
+async fn the_duration_metric_has_the_semconv_attributes_and_can_be_turned_off() {
+    let capture = SpanCapture::new();
+    let metrics = tracewire_testing::MetricCapture::new();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(common::PG_URL)
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+    let traced = TracedPool::builder(pool.clone())
+        .instrumentation(
+            metrics.instrumentation(capture.instrumentation("tracewire-sqlx"), "tracewire-sqlx"),
+        )
+        .build()
+        .await;
+    let t = table("metric");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {t} (id int PRIMARY KEY)"
+    )))
+    .execute(&traced)
+    .await
+    .expect("create");
+    for id in [1, 2] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {t} VALUES ($1)")))
+            .bind(id)
+            .execute(&traced)
+            .await
+            .expect("insert");
+    }
+    let duplicate = sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {t} VALUES ($1)")))
+        .bind(1)
+        .execute(&traced)
+        .await;
+    assert!(duplicate.is_err());
+
+    let points = metrics.points("db.client.operation.duration");
+    let insert = format!("INSERT {t}");
+    let of = |error: Option<&str>| {
+        points
+            .iter()
+            .find(|p| {
+                p.attr("db.query.summary") == Some(insert.as_str()) && p.attr("error.type") == error
+            })
+            .unwrap_or_else(|| panic!("no point for {insert} with error {error:?}: {points:?}"))
+    };
+    let ok = of(None);
+    assert_eq!(ok.count, 2);
+    assert_eq!(ok.unit, "s");
+    assert_eq!(ok.bounds, tracewire_core::metrics::DB_DURATION_BUCKETS);
+    assert_eq!(ok.attr("db.system.name"), Some("postgresql"));
+    assert_eq!(ok.attr("db.namespace"), Some("test"));
+    assert_eq!(ok.attr("server.address"), Some("127.0.0.1"));
+    assert_eq!(ok.attr("server.port"), Some("5432"));
+    assert_eq!(ok.attr("db.response.status_code"), None);
+    for point in &points {
+        assert_eq!(point.attr("db.query.text"), None, "opt-in on metrics");
+    }
+    let failed = of(Some("23505"));
+    assert_eq!(failed.count, 1);
+    assert_eq!(failed.attr("db.response.status_code"), Some("23505"));
+
+    // Turned off: spans still, no measurement.
+    let quiet_metrics = tracewire_testing::MetricCapture::new();
+    let quiet = TracedPool::builder(pool)
+        .instrumentation(
+            quiet_metrics
+                .instrumentation(capture.instrumentation("tracewire-sqlx"), "tracewire-sqlx"),
+        )
+        .duration_metric(false)
+        .build()
+        .await;
+    capture.reset();
+    sqlx::query("SELECT 1")
+        .execute(&quiet)
+        .await
+        .expect("select");
+    assert_eq!(capture.spans().len(), 1);
+    assert!(
+        quiet_metrics
+            .points("db.client.operation.duration")
+            .is_empty()
+    );
 }

@@ -4,7 +4,7 @@
 //! ```
 //! use tracewire_testing::bench::{median, process_cpu};
 //! let before = process_cpu();
-//! let cost = (process_cpu() - before).as_secs_f64();
+//! let cost = process_cpu().saturating_sub(before).as_secs_f64();
 //! assert!(cost >= 0.0);
 //! assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
 //! ```
@@ -43,6 +43,14 @@ impl SpanProcessor for DiscardSpans {
 
 /// CPU time of every thread of this process, from `/proc/self/task/*/schedstat` (nanosecond
 /// resolution; zero where `/proc` is not available).
+///
+/// ```
+/// use tracewire_testing::bench::process_cpu;
+/// let before = process_cpu();
+/// let sum: u64 = (0..1_000_000u64).map(std::hint::black_box).sum();
+/// let spent = process_cpu().saturating_sub(before); // threads may exit meanwhile
+/// println!("summed to {sum} in {spent:?} of CPU");
+/// ```
 pub fn process_cpu() -> Duration {
     let mut total = 0u64;
     if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
@@ -59,12 +67,25 @@ pub fn process_cpu() -> Duration {
 }
 
 /// The median (NaN for no values).
+///
+/// ```
+/// use tracewire_testing::bench::median;
+/// assert_eq!(median(vec![5.0, 1.0, 3.0]), 3.0);
+/// assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 3.0); // the upper middle of an even count
+/// assert!(median(vec![]).is_nan());
+/// ```
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// A count from the environment variable `name`, or `default`.
+///
+/// ```
+/// use tracewire_testing::bench::env_count;
+/// // `TRACEWIRE_DOC_SPANS=5000 cargo bench` would override the default.
+/// assert_eq!(env_count("TRACEWIRE_DOC_SPANS", 1000), 1000);
+/// ```
 pub fn env_count(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

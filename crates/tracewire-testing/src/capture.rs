@@ -43,6 +43,11 @@ impl Default for SpanCapture {
 
 impl SpanCapture {
     /// A capture with its own tracer provider (AlwaysOn sampling, synchronous export).
+    ///
+    /// ```
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// assert!(capture.spans().is_empty());
+    /// ```
     pub fn new() -> Self {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
@@ -52,11 +57,31 @@ impl SpanCapture {
     }
 
     /// The tracer provider spans must be started from to be captured.
+    ///
+    /// ```
+    /// use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// // The plain OpenTelemetry API, on the capture's provider:
+    /// let mut span = capture.provider().tracer("my-lib").start("raw");
+    /// span.end();
+    /// assert_eq!(capture.spans().one("raw").data().instrumentation_scope.name(), "my-lib");
+    /// ```
     pub fn provider(&self) -> &SdkTracerProvider {
         &self.provider
     }
 
     /// An [`Instrumentation`] on this capture's provider.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("my-boundary");
+    /// instrumentation
+    ///     .start(SpanKind::Internal, "work", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// assert_eq!(capture.spans().one("work").data().instrumentation_scope.name(), "my-boundary");
+    /// ```
     pub fn instrumentation(&self, name: &'static str) -> Instrumentation {
         Instrumentation::with_provider(&self.provider, name)
     }
@@ -64,6 +89,14 @@ impl SpanCapture {
     /// A `tracing` subscriber that bridges `tracing` spans and events into this capture through
     /// `tracing-opentelemetry`. Install it with `tracing::subscriber::set_default` (per thread) or as the
     /// global default in a test binary of its own.
+    ///
+    /// ```
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// tracing::subscriber::with_default(capture.tracing_subscriber(), || {
+    ///     tracing::info_span!("load config").in_scope(|| tracing::info!("loaded"));
+    /// });
+    /// assert_eq!(capture.spans().one("load config").name(), "load config");
+    /// ```
     pub fn tracing_subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
         use tracing_subscriber::layer::SubscriberExt;
         let tracer = self.provider.tracer("tracing");
@@ -71,11 +104,45 @@ impl SpanCapture {
     }
 
     /// Every span that has ended so far, in the order they ended.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let outer = instrumentation.start(SpanKind::Internal, "outer", vec![], &Context::new());
+    /// instrumentation
+    ///     .start(SpanKind::Internal, "inner", vec![], outer.context())
+    ///     .end(Outcome::Success);
+    /// outer.end(Outcome::Success);
+    ///
+    /// let spans = capture.spans();
+    /// let names: Vec<&str> = spans.iter().map(|s| s.name()).collect();
+    /// assert_eq!(names, ["inner", "outer"]); // in the order they ended
+    /// ```
     pub fn spans(&self) -> Spans {
         Spans(self.exporter.get_finished_spans().unwrap_or_default())
     }
 
     /// Waits until at least `count` spans have ended (or `timeout` passes), then returns them all.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    ///
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// # rt.block_on(async {
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// tokio::spawn(async move {
+    ///     let span = instrumentation.start(SpanKind::Consumer, "job", vec![], &Context::new());
+    ///     span.end(Outcome::Success);
+    /// });
+    /// let spans = capture.wait_for(1, Duration::from_secs(5)).await;
+    /// assert_eq!(spans.one("job").kind(), SpanKind::Consumer);
+    /// # });
+    /// ```
     pub async fn wait_for(&self, count: usize, timeout: Duration) -> Spans {
         let deadline = Instant::now() + timeout;
         loop {
@@ -88,12 +155,36 @@ impl SpanCapture {
     }
 
     /// Forgets the spans captured so far.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Internal, "setup", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// capture.reset();
+    /// assert!(capture.spans().is_empty());
+    /// ```
     pub fn reset(&self) {
         self.exporter.reset();
     }
 }
 
 /// A snapshot of captured spans, queried as trace trees. Failed assertions print the waterfall.
+///
+/// ```
+/// use opentelemetry::{Context, trace::SpanKind};
+/// use tracewire_core::span::Outcome;
+/// let capture = tracewire_testing::SpanCapture::new();
+/// let instrumentation = capture.instrumentation("t");
+/// instrumentation.start(SpanKind::Server, "GET /", vec![], &Context::new()).end(Outcome::Success);
+///
+/// let spans = capture.spans();
+/// assert_eq!(spans.len(), 1);
+/// assert!(format!("{spans:?}").contains("GET / [server]")); // `Debug` prints the waterfall
+/// ```
 #[derive(Clone)]
 pub struct Spans(Vec<SpanData>);
 
@@ -114,21 +205,67 @@ impl Spans {
     }
 
     /// How many spans.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// for _ in 0..3 {
+    ///     instrumentation
+    ///         .start(SpanKind::Client, "poll", vec![], &Context::new())
+    ///         .end(Outcome::Success);
+    /// }
+    /// assert_eq!(capture.spans().len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether there are none.
+    ///
+    /// ```
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// assert!(capture.spans().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The raw span data.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Internal, "work", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// let data: &[opentelemetry_sdk::trace::SpanData] = spans.data();
+    /// assert_eq!(data[0].name, "work");
+    /// ```
     pub fn data(&self) -> &[SpanData] {
         &self.0
     }
 
     /// All spans.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Client, "GET", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// instrumentation
+    ///     .start(SpanKind::Client, "POST", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert!(spans.iter().all(|s| s.kind() == SpanKind::Client));
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = CapturedSpan<'_>> {
         self.0
             .iter()
@@ -136,6 +273,24 @@ impl Spans {
     }
 
     /// The spans named `name`.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// for _ in 0..2 {
+    ///     instrumentation
+    ///         .start(SpanKind::Client, "poll", vec![], &Context::new())
+    ///         .end(Outcome::Success);
+    /// }
+    /// instrumentation
+    ///     .start(SpanKind::Client, "commit", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.named("poll").len(), 2);
+    /// assert_eq!(spans.named("missing").len(), 0);
+    /// ```
     pub fn named(&self, name: &str) -> std::vec::IntoIter<CapturedSpan<'_>> {
         self.iter()
             .filter(|s| s.name() == name)
@@ -144,6 +299,18 @@ impl Spans {
     }
 
     /// The one span named `name`; panics, printing the waterfall, when there is none or several.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Server, "GET /", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// spans.one("GET /").assert_kind(SpanKind::Server).assert_root();
+    /// ```
     #[track_caller]
     pub fn one(&self, name: &str) -> CapturedSpan<'_> {
         let mut found = self.iter().filter(|s| s.name() == name);
@@ -155,11 +322,42 @@ impl Spans {
     }
 
     /// The span with this id, if captured.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// let id = span.span_context().span_id();
+    /// span.end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.by_id(id).map(|s| s.name()), Some("work"));
+    /// assert!(spans.by_id(opentelemetry::trace::SpanId::INVALID).is_none());
+    /// ```
     pub fn by_id(&self, span_id: SpanId) -> Option<CapturedSpan<'_>> {
         self.iter().find(|s| s.span_id() == span_id)
     }
 
     /// The distinct trace ids, in order of first appearance.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let first = instrumentation.start(SpanKind::Server, "first", vec![], &Context::new());
+    /// instrumentation
+    ///     .start(SpanKind::Client, "child", vec![], first.context())
+    ///     .end(Outcome::Success);
+    /// first.end(Outcome::Success);
+    /// instrumentation
+    ///     .start(SpanKind::Server, "second", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.trace_ids().len(), 2); // two roots, two traces
+    /// assert_eq!(spans.trace_ids()[0], spans.one("first").trace_id());
+    /// ```
     pub fn trace_ids(&self) -> Vec<TraceId> {
         let mut ids = Vec::new();
         for s in &self.0 {
@@ -171,6 +369,20 @@ impl Spans {
     }
 
     /// The trace as a text waterfall.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let server = instrumentation.start(SpanKind::Server, "GET /", vec![], &Context::new());
+    /// instrumentation
+    ///     .start(SpanKind::Client, "SELECT", vec![], server.context())
+    ///     .end(Outcome::Success);
+    /// server.end(Outcome::Success);
+    /// let text = capture.spans().waterfall();
+    /// assert!(text.contains("GET / [server]") && text.contains("  SELECT [client]"));
+    /// ```
     pub fn waterfall(&self) -> String {
         let spans: Vec<WaterfallSpan> = self.0.iter().map(to_waterfall).collect();
         waterfall::render(&spans, 40)
@@ -236,46 +448,174 @@ impl fmt::Debug for CapturedSpan<'_> {
 
 impl<'a> CapturedSpan<'a> {
     /// The raw span data.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("my-boundary");
+    /// instrumentation
+    ///     .start(SpanKind::Internal, "work", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// let data = spans.one("work").data();
+    /// assert_eq!(data.instrumentation_scope.name(), "my-boundary");
+    /// assert!(data.end_time >= data.start_time);
+    /// ```
     pub fn data(&self) -> &'a SpanData {
         self.data
     }
 
     /// Name.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Client, "GET", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// assert_eq!(capture.spans().iter().next().unwrap().name(), "GET");
+    /// ```
     pub fn name(&self) -> &'a str {
         &self.data.name
     }
 
     /// Kind.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Producer, "send", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// assert_eq!(capture.spans().one("send").kind(), SpanKind::Producer);
+    /// ```
     pub fn kind(&self) -> SpanKind {
         self.data.span_kind.clone()
     }
 
     /// Trace id.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let parent = instrumentation.start(SpanKind::Server, "parent", vec![], &Context::new());
+    /// instrumentation
+    ///     .start(SpanKind::Client, "child", vec![], parent.context())
+    ///     .end(Outcome::Success);
+    /// parent.end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.one("child").trace_id(), spans.one("parent").trace_id());
+    /// ```
     pub fn trace_id(&self) -> TraceId {
         self.data.span_context.trace_id()
     }
 
     /// Span id.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Internal, "work", vec![], &Context::new());
+    /// let id = span.span_context().span_id();
+    /// span.end(Outcome::Success);
+    /// assert_eq!(capture.spans().one("work").span_id(), id);
+    /// ```
     pub fn span_id(&self) -> SpanId {
         self.data.span_context.span_id()
     }
 
     /// Parent span id (`SpanId::INVALID` for a root).
+    ///
+    /// ```
+    /// use opentelemetry::trace::SpanId;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let parent = instrumentation.start(SpanKind::Server, "parent", vec![], &Context::new());
+    /// instrumentation
+    ///     .start(SpanKind::Client, "child", vec![], parent.context())
+    ///     .end(Outcome::Success);
+    /// parent.end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.one("child").parent_span_id(), spans.one("parent").span_id());
+    /// assert_eq!(spans.one("parent").parent_span_id(), SpanId::INVALID);
+    /// ```
     pub fn parent_span_id(&self) -> SpanId {
         self.data.parent_span_id
     }
 
     /// Whether the parent came from the wire.
+    ///
+    /// ```
+    /// use opentelemetry::trace::{
+    ///     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    /// };
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let (trace_id, span_id) = (TraceId::from(1u128), SpanId::from(2u64));
+    /// let flags = TraceFlags::SAMPLED;
+    /// let remote = SpanContext::new(trace_id, span_id, flags, true, TraceState::NONE);
+    /// let from_wire = Context::new().with_remote_span_context(remote);
+    /// instrumentation.start(SpanKind::Server, "GET /", vec![], &from_wire).end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// let server = spans.one("GET /");
+    /// assert!(server.parent_is_remote());
+    /// assert!(server.parent().is_none()); // the parent is in another process
+    /// ```
     pub fn parent_is_remote(&self) -> bool {
         self.data.parent_span_is_remote
     }
 
     /// The parent span, if captured.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let parent = instrumentation.start(SpanKind::Server, "GET /", vec![], &Context::new());
+    /// instrumentation
+    ///     .start(SpanKind::Client, "SELECT", vec![], parent.context())
+    ///     .end(Outcome::Success);
+    /// parent.end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.one("SELECT").parent().map(|p| p.name()), Some("GET /"));
+    /// assert!(spans.one("GET /").parent().is_none());
+    /// ```
     pub fn parent(&self) -> Option<CapturedSpan<'a>> {
         self.all.by_id(self.data.parent_span_id)
     }
 
     /// The spans whose parent is this one.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let parent = instrumentation.start(SpanKind::Server, "GET /", vec![], &Context::new());
+    /// for name in ["SELECT", "UPDATE"] {
+    ///     instrumentation
+    ///         .start(SpanKind::Client, name, vec![], parent.context())
+    ///         .end(Outcome::Success);
+    /// }
+    /// parent.end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// let children: Vec<&str> = spans.one("GET /").children().iter().map(|c| c.name()).collect();
+    /// assert_eq!(children, ["SELECT", "UPDATE"]);
+    /// ```
     pub fn children(&self) -> Vec<CapturedSpan<'a>> {
         let id = self.span_id();
         self.all
@@ -285,6 +625,21 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// An attribute's value.
+    ///
+    /// ```
+    /// use opentelemetry::{KeyValue, Value};
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let attributes = vec![KeyValue::new("items", 3)];
+    /// instrumentation
+    ///     .start(SpanKind::Internal, "work", attributes, &Context::new())
+    ///     .end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.one("work").attribute("items"), Some(&Value::I64(3)));
+    /// assert_eq!(spans.one("work").attribute("missing"), None);
+    /// ```
     pub fn attribute(&self, key: &str) -> Option<&'a Value> {
         self.data
             .attributes
@@ -294,11 +649,35 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Status.
+    ///
+    /// ```
+    /// use opentelemetry::trace::Status;
+    /// use tracewire_core::span::SpanError;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Client, "GET", vec![], &Context::new());
+    /// span.end(Outcome::Failed(SpanError::status_code(503).with_description("overloaded")));
+    /// assert_eq!(capture.spans().one("GET").status(), &Status::error("overloaded"));
+    /// ```
     pub fn status(&self) -> &'a Status {
         &self.data.status
     }
 
     /// Duration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Internal, "sleep", vec![], &Context::new());
+    /// std::thread::sleep(Duration::from_millis(10));
+    /// span.end(Outcome::Success);
+    /// assert!(capture.spans().one("sleep").duration() >= Duration::from_millis(10));
+    /// ```
     pub fn duration(&self) -> Duration {
         self.data
             .end_time
@@ -313,6 +692,17 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts the kind.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Consumer, "process", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// capture.spans().one("process").assert_kind(SpanKind::Consumer);
+    /// ```
     #[track_caller]
     pub fn assert_kind(self, kind: SpanKind) -> Self {
         if self.data.span_kind != kind {
@@ -325,6 +715,26 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts an attribute's value.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let attributes = vec![
+    ///     KeyValue::new("http.request.method", "GET"),
+    ///     KeyValue::new("server.port", 8080),
+    /// ];
+    /// instrumentation
+    ///     .start(SpanKind::Client, "GET", attributes, &Context::new())
+    ///     .end(Outcome::Success);
+    /// capture
+    ///     .spans()
+    ///     .one("GET")
+    ///     .assert_attr("http.request.method", "GET")
+    ///     .assert_attr("server.port", 8080);
+    /// ```
     #[track_caller]
     pub fn assert_attr(self, key: &str, expected: impl Into<Value>) -> Self {
         let expected = expected.into();
@@ -337,6 +747,17 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts an attribute is absent.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Client, "GET", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// capture.spans().one("GET").assert_no_attr("error.type");
+    /// ```
     #[track_caller]
     pub fn assert_no_attr(self, key: &str) -> Self {
         if let Some(v) = self.attribute(key) {
@@ -346,6 +767,21 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts the parent is `parent` (same trace, parent id).
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let parent = instrumentation.start(SpanKind::Server, "GET /", vec![], &Context::new());
+    /// instrumentation
+    ///     .start(SpanKind::Client, "SELECT", vec![], parent.context())
+    ///     .end(Outcome::Success);
+    /// parent.end(Outcome::Success);
+    /// let spans = capture.spans();
+    /// let server = spans.one("GET /");
+    /// spans.one("SELECT").assert_parent(&server);
+    /// ```
     #[track_caller]
     pub fn assert_parent(self, parent: &CapturedSpan<'_>) -> Self {
         if self.trace_id() != parent.trace_id() || self.parent_span_id() != parent.span_id() {
@@ -355,6 +791,17 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts the span has no parent.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Server, "GET /", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// capture.spans().one("GET /").assert_root();
+    /// ```
     #[track_caller]
     pub fn assert_root(self) -> Self {
         if self.parent_span_id() != SpanId::INVALID {
@@ -364,6 +811,22 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts the span's parent is this remote trace and span.
+    ///
+    /// ```
+    /// use opentelemetry::trace::{
+    ///     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    /// };
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let (trace_id, span_id) = (TraceId::from(7u128), SpanId::from(9u64));
+    /// let flags = TraceFlags::SAMPLED;
+    /// let remote = SpanContext::new(trace_id, span_id, flags, true, TraceState::NONE);
+    /// let from_wire = Context::new().with_remote_span_context(remote);
+    /// instrumentation.start(SpanKind::Server, "GET /", vec![], &from_wire).end(Outcome::Success);
+    /// capture.spans().one("GET /").assert_remote_parent(trace_id, span_id);
+    /// ```
     #[track_caller]
     pub fn assert_remote_parent(self, trace_id: TraceId, span_id: SpanId) -> Self {
         if self.trace_id() != trace_id
@@ -376,6 +839,17 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts status Unset.
+    ///
+    /// ```
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// instrumentation
+    ///     .start(SpanKind::Server, "GET /", vec![], &Context::new())
+    ///     .end(Outcome::Success);
+    /// capture.spans().one("GET /").assert_unset(); // success never sets Ok
+    /// ```
     #[track_caller]
     pub fn assert_unset(self) -> Self {
         if self.data.status != Status::Unset {
@@ -385,6 +859,17 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts status Error, and `error.type` equal to `error_type`.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Client, "GET", vec![], &Context::new());
+    /// span.end(Outcome::Failed(SpanError::status_code(404)));
+    /// capture.spans().one("GET").assert_error("404");
+    /// ```
     #[track_caller]
     pub fn assert_error(self, error_type: &str) -> Self {
         if !matches!(self.data.status, Status::Error { .. }) {
@@ -394,6 +879,22 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// Asserts an event with this name exists, and returns its attributes.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let error =
+    ///     SpanError::new("PaymentDeclined").with_exception("PaymentDeclined", "card expired");
+    /// let span = instrumentation.start(SpanKind::Server, "POST /pay", vec![], &Context::new());
+    /// span.end(Outcome::Failed(error));
+    /// let event = capture.spans().one("POST /pay").event("exception");
+    /// let (key, value) = &event[1];
+    /// assert_eq!(key.as_str(), "exception.message");
+    /// assert_eq!(value.as_str(), "card expired");
+    /// ```
     #[track_caller]
     pub fn event(&self, name: &str) -> Vec<(Key, Value)> {
         match self.data.events.iter().find(|e| e.name == name) {
@@ -407,11 +908,39 @@ impl<'a> CapturedSpan<'a> {
     }
 
     /// The number of events with this name.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Client, "GET", vec![], &Context::new());
+    /// span.end(Outcome::Failed(SpanError::status_code(503))); // a status code: no exception event
+    /// let spans = capture.spans();
+    /// assert_eq!(spans.one("GET").event_count("exception"), 0);
+    /// ```
     pub fn event_count(&self, name: &str) -> usize {
         self.data.events.iter().filter(|e| e.name == name).count()
     }
 
     /// The span contexts this span links to.
+    ///
+    /// ```
+    /// use opentelemetry::trace::Link;
+    /// # use opentelemetry::{Context, trace::SpanKind};
+    /// # use tracewire_core::span::Outcome;
+    /// # let capture = tracewire_testing::SpanCapture::new();
+    /// # let instrumentation = capture.instrumentation("t");
+    /// let send = instrumentation.start(SpanKind::Producer, "send", vec![], &Context::new());
+    /// let producer = send.span_context();
+    /// send.end(Outcome::Success);
+    /// let links = vec![Link::with_context(producer.clone())];
+    /// instrumentation
+    ///     .start_with_links(SpanKind::Consumer, "process", vec![], links, &Context::new())
+    ///     .end(Outcome::Success);
+    /// assert_eq!(capture.spans().one("process").links(), [producer]);
+    /// ```
     pub fn links(&self) -> Vec<opentelemetry::trace::SpanContext> {
         self.data
             .links

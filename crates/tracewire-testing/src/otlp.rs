@@ -46,11 +46,50 @@ pub struct ReceivedSpan {
 
 impl ReceivedSpan {
     /// A span attribute, as a string when it is one.
+    ///
+    /// ```
+    /// use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+    /// use opentelemetry_proto::tonic::trace::v1::Span;
+    /// use tracewire_testing::{ReceivedSpan, otlp::as_str};
+    ///
+    /// let route = KeyValue {
+    ///     key: "http.route".into(),
+    ///     value: Some(AnyValue { value: Some(Value::StringValue("/orders/{id}".into())) }),
+    ///     ..Default::default()
+    /// };
+    /// let span = Span {
+    ///     name: "GET /orders/{id}".into(),
+    ///     attributes: vec![route],
+    ///     ..Default::default()
+    /// };
+    /// let received = ReceivedSpan { resource: None, scope: "t".into(), span };
+    /// assert_eq!(received.attribute("http.route").and_then(as_str), Some("/orders/{id}"));
+    /// assert!(received.attribute("http.request.method").is_none());
+    /// ```
     pub fn attribute(&self, key: &str) -> Option<&AnyValue> {
         find(&self.span.attributes, key)
     }
 
     /// A resource attribute.
+    ///
+    /// ```
+    /// use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+    /// use opentelemetry_proto::tonic::resource::v1::Resource;
+    /// use tracewire_testing::{ReceivedSpan, otlp::as_str};
+    ///
+    /// let service = KeyValue {
+    ///     key: "service.name".into(),
+    ///     value: Some(AnyValue { value: Some(Value::StringValue("checkout".into())) }),
+    ///     ..Default::default()
+    /// };
+    /// let resource = Resource { attributes: vec![service], ..Default::default() };
+    /// let received = ReceivedSpan {
+    ///     resource: Some(resource),
+    ///     scope: "t".into(),
+    ///     span: Default::default(),
+    /// };
+    /// assert_eq!(received.resource_attribute("service.name").and_then(as_str), Some("checkout"));
+    /// ```
     pub fn resource_attribute(&self, key: &str) -> Option<&AnyValue> {
         self.resource
             .as_ref()
@@ -167,28 +206,44 @@ impl std::fmt::Debug for OtlpReceiver {
 
 impl OtlpReceiver {
     /// Starts both listeners on the current Tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let receiver = tracewire_testing::OtlpReceiver::start().await?; // inside a Tokio runtime
+    /// assert!(receiver.spans().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn start() -> std::io::Result<Self> {
         Self::start_with(None).await
     }
 
-    /// Like [`start`](Self::start), with TLS on the gRPC listener: the server presents `cert_pem` (with
+    /// Like [`start`](Self::start), with TLS on both listeners: the server presents `cert_pem` (with
     /// `key_pem`), and when `client_ca_pem` is given it requires a client certificate signed by it
-    /// (mTLS). Connect with `https://` to [`grpc_endpoint_tls`](Self::grpc_endpoint_tls). The HTTP
-    /// listener stays plain.
+    /// (mTLS). Connect with `https://` to [`grpc_endpoint_tls`](Self::grpc_endpoint_tls) or
+    /// [`http_endpoint_tls`](Self::http_endpoint_tls).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let cert = std::fs::read("server.pem")?;
+    /// let key = std::fs::read("server.key")?;
+    /// let receiver = tracewire_testing::OtlpReceiver::start_tls(&cert, &key, None).await?;
+    /// println!("{} {}", receiver.grpc_endpoint_tls(), receiver.http_endpoint_tls());
+    /// # Ok(()) }
+    /// ```
     pub async fn start_tls(
         cert_pem: &[u8],
         key_pem: &[u8],
         client_ca_pem: Option<&[u8]>,
     ) -> std::io::Result<Self> {
-        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
-        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert_pem, key_pem));
-        if let Some(ca) = client_ca_pem {
-            tls = tls.client_ca_root(Certificate::from_pem(ca));
-        }
-        Self::start_with(Some(tls)).await
+        Self::start_with(Some(TlsMaterial {
+            cert_pem,
+            key_pem,
+            client_ca_pem,
+        }))
+        .await
     }
 
-    async fn start_with(tls: Option<tonic::transport::ServerTlsConfig>) -> std::io::Result<Self> {
+    async fn start_with(tls: Option<TlsMaterial<'_>>) -> std::io::Result<Self> {
         let store = Store::default();
 
         let grpc_incoming = tonic::transport::server::TcpIncoming::bind(([127, 0, 0, 1], 0).into())
@@ -199,8 +254,12 @@ impl OtlpReceiver {
         let metrics_service = MetricsServiceServer::new(store.clone())
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let mut server = tonic::transport::Server::builder();
-        if let Some(tls) = tls {
-            server = server.tls_config(tls).map_err(std::io::Error::other)?;
+        let mut http_tls = None;
+        if let Some(tls) = &tls {
+            server = server
+                .tls_config(tls.tonic())
+                .map_err(std::io::Error::other)?;
+            http_tls = Some(tls.rustls()?);
         }
         let grpc = tokio::spawn(async move {
             let _ = server
@@ -212,55 +271,14 @@ impl OtlpReceiver {
 
         let http_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let http_addr = http_listener.local_addr()?;
-        let http_store = store.clone();
-        let app = axum::Router::new().route(
-            "/v1/traces",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let store = http_store.clone();
-                async move {
-                    store.slow_down().await;
-                    if store.is_stopped() {
-                        return (
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            [("content-type", "text/plain")],
-                            b"receiver stopped".to_vec(),
-                        );
-                    }
-                    let gzip = headers
-                        .get("content-encoding")
-                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-                    let decoded = if gzip {
-                        let mut plain = Vec::new();
-                        std::io::Read::read_to_end(
-                            &mut flate2::read::GzDecoder::new(&body[..]),
-                            &mut plain,
-                        )
-                        .ok()
-                        .and_then(|_| ExportTraceServiceRequest::decode(&plain[..]).ok())
-                    } else {
-                        ExportTraceServiceRequest::decode(body).ok()
-                    };
-                    match decoded {
-                        Some(request) => {
-                            store.push(request, headers);
-                            let response = ExportTraceServiceResponse::default().encode_to_vec();
-                            (
-                                StatusCode::OK,
-                                [("content-type", "application/x-protobuf")],
-                                response,
-                            )
-                        }
-                        None => (
-                            StatusCode::BAD_REQUEST,
-                            [("content-type", "text/plain")],
-                            b"bad protobuf".to_vec(),
-                        ),
-                    }
-                }
-            }),
-        );
+        let app = http_app(store.clone());
         let http = tokio::spawn(async move {
-            let _ = axum::serve(http_listener, app).await;
+            match http_tls {
+                Some(tls) => serve_tls(http_listener, app, tls).await,
+                None => {
+                    let _ = axum::serve(http_listener, app).await;
+                }
+            }
         });
 
         Ok(OtlpReceiver {
@@ -272,26 +290,95 @@ impl OtlpReceiver {
     }
 
     /// The OTLP/gRPC endpoint, `http://127.0.0.1:<port>`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    ///
+    /// let receiver = tracewire_testing::OtlpReceiver::start().await?;
+    /// let exporter = SpanExporter::builder()
+    ///     .with_tonic()
+    ///     .with_endpoint(receiver.grpc_endpoint())
+    ///     .build()
+    ///     .expect("exporter");
+    /// let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
+    /// # let _ = provider; Ok(()) }
+    /// ```
     pub fn grpc_endpoint(&self) -> String {
         format!("http://{}", self.grpc_addr)
     }
 
     /// The OTLP/gRPC endpoint of a TLS receiver, `https://127.0.0.1:<port>`.
+    ///
+    /// ```no_run
+    /// # async fn demo(cert: &[u8], key: &[u8]) -> std::io::Result<()> {
+    /// let receiver = tracewire_testing::OtlpReceiver::start_tls(cert, key, None).await?;
+    /// assert!(receiver.grpc_endpoint_tls().starts_with("https://127.0.0.1:"));
+    /// # Ok(()) }
+    /// ```
     pub fn grpc_endpoint_tls(&self) -> String {
         format!("https://{}", self.grpc_addr)
     }
 
     /// The OTLP/HTTP base endpoint, `http://127.0.0.1:<port>` (what `OTEL_EXPORTER_OTLP_ENDPOINT` takes).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let receiver = tracewire_testing::OtlpReceiver::start().await?;
+    /// let base = receiver.http_endpoint(); // OTEL_EXPORTER_OTLP_ENDPOINT
+    /// assert_eq!(receiver.http_traces_endpoint(), format!("{base}/v1/traces"));
+    /// # Ok(()) }
+    /// ```
     pub fn http_endpoint(&self) -> String {
         format!("http://{}", self.http_addr)
     }
 
+    /// The OTLP/HTTP base endpoint of a TLS receiver, `https://127.0.0.1:<port>`.
+    ///
+    /// ```no_run
+    /// # async fn demo(cert: &[u8], key: &[u8]) -> std::io::Result<()> {
+    /// let receiver = tracewire_testing::OtlpReceiver::start_tls(cert, key, None).await?;
+    /// assert!(receiver.http_endpoint_tls().starts_with("https://127.0.0.1:"));
+    /// # Ok(()) }
+    /// ```
+    pub fn http_endpoint_tls(&self) -> String {
+        format!("https://{}", self.http_addr)
+    }
+
     /// The OTLP/HTTP traces endpoint, `http://127.0.0.1:<port>/v1/traces`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+    ///
+    /// let receiver = tracewire_testing::OtlpReceiver::start().await?;
+    /// let exporter = SpanExporter::builder()
+    ///     .with_http()
+    ///     .with_endpoint(receiver.http_traces_endpoint())
+    ///     .build()
+    ///     .expect("exporter");
+    /// # let _ = exporter; Ok(()) }
+    /// ```
     pub fn http_traces_endpoint(&self) -> String {
         format!("http://{}/v1/traces", self.http_addr)
     }
 
     /// The export requests received so far.
+    ///
+    /// ```no_run
+    /// # fn demo(receiver: &tracewire_testing::OtlpReceiver) {
+    /// // A batch exporter sends many spans per request.
+    /// let requests = receiver.requests();
+    /// let spans: usize = requests
+    ///     .iter()
+    ///     .flat_map(|request| &request.resource_spans)
+    ///     .flat_map(|resource| &resource.scope_spans)
+    ///     .map(|scope| scope.spans.len())
+    ///     .sum();
+    /// assert_eq!(spans, receiver.spans().len());
+    /// # }
+    /// ```
     pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
         self.store
             .requests
@@ -303,6 +390,15 @@ impl OtlpReceiver {
     /// The headers (gRPC metadata) of each export request received so far, in order: what a
     /// collector sees of `OTEL_EXPORTER_OTLP_HEADERS` and of compression (`content-encoding` for
     /// HTTP, `grpc-encoding` for gRPC). Gzip bodies are accepted and decoded on both transports.
+    ///
+    /// ```no_run
+    /// # fn demo(receiver: &tracewire_testing::OtlpReceiver) {
+    /// // The exporter was configured with OTEL_EXPORTER_OTLP_HEADERS=x-tenant=acme.
+    /// for headers in receiver.request_headers() {
+    ///     assert_eq!(headers.get("x-tenant").unwrap(), "acme");
+    /// }
+    /// # }
+    /// ```
     pub fn request_headers(&self) -> Vec<HeaderMap> {
         self.store
             .requests
@@ -312,6 +408,19 @@ impl OtlpReceiver {
     }
 
     /// The metric export requests received so far (OTLP/gRPC).
+    ///
+    /// ```no_run
+    /// # fn demo(receiver: &tracewire_testing::OtlpReceiver) {
+    /// let metrics: usize = receiver
+    ///     .metric_requests()
+    ///     .iter()
+    ///     .flat_map(|request| &request.resource_metrics)
+    ///     .flat_map(|resource| &resource.scope_metrics)
+    ///     .map(|scope| scope.metrics.len())
+    ///     .sum();
+    /// println!("{metrics} metrics received");
+    /// # }
+    /// ```
     pub fn metric_requests(&self) -> Vec<ExportMetricsServiceRequest> {
         self.store
             .metrics
@@ -321,6 +430,13 @@ impl OtlpReceiver {
     }
 
     /// Names of the metrics received so far, with the `service.name` they came under, deduplicated.
+    ///
+    /// ```no_run
+    /// # fn demo(receiver: &tracewire_testing::OtlpReceiver) {
+    /// let expected = ("checkout".to_owned(), "http.server.request.duration".to_owned());
+    /// assert!(receiver.metric_names().contains(&expected));
+    /// # }
+    /// ```
     pub fn metric_names(&self) -> Vec<(String, String)> {
         let mut names = Vec::new();
         for request in self.metric_requests() {
@@ -346,6 +462,14 @@ impl OtlpReceiver {
     }
 
     /// Every span received so far.
+    ///
+    /// ```no_run
+    /// # fn demo(receiver: &tracewire_testing::OtlpReceiver) {
+    /// for received in receiver.spans() {
+    ///     println!("{} (scope {})", received.span.name, received.scope);
+    /// }
+    /// # }
+    /// ```
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         let mut spans = Vec::new();
         for request in self.requests() {
@@ -366,6 +490,14 @@ impl OtlpReceiver {
     }
 
     /// Waits until at least `count` spans arrived (or `timeout` passed) and returns them all.
+    ///
+    /// ```no_run
+    /// # async fn demo(receiver: tracewire_testing::OtlpReceiver) {
+    /// use std::time::Duration;
+    /// let spans = receiver.wait_for_spans(2, Duration::from_secs(10)).await;
+    /// assert_eq!(spans.len(), 2, "{spans:#?}");
+    /// # }
+    /// ```
     pub async fn wait_for_spans(&self, count: usize, timeout: Duration) -> Vec<ReceivedSpan> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -380,6 +512,14 @@ impl OtlpReceiver {
 
 impl OtlpReceiver {
     /// Makes every export request wait `delay` before it is answered, as an overloaded collector does.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let receiver = tracewire_testing::OtlpReceiver::start().await?;
+    /// receiver.set_delay(Duration::from_secs(3)); // longer than the exporter's timeout
+    /// # Ok(()) }
+    /// ```
     pub fn set_delay(&self, delay: Duration) {
         self.store.delay_ms.store(
             u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
@@ -389,6 +529,14 @@ impl OtlpReceiver {
 
     /// Stops receiving, as a collector going down would: both listeners close, and connections still
     /// open are answered with errors (gRPC `UNAVAILABLE`, HTTP 503) and nothing more is stored.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let receiver = tracewire_testing::OtlpReceiver::start().await?;
+    /// receiver.stop(); // exports now fail, as against a collector that went down
+    /// assert!(receiver.requests().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn stop(&self) {
         self.store
             .stopped
@@ -404,5 +552,135 @@ impl Drop for OtlpReceiver {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+/// The OTLP/HTTP side: `POST /v1/traces` with a protobuf body, gzip or plain.
+fn http_app(store: Store) -> axum::Router {
+    axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let store = store.clone();
+            async move {
+                store.slow_down().await;
+                if store.is_stopped() {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [("content-type", "text/plain")],
+                        b"receiver stopped".to_vec(),
+                    );
+                }
+                let gzip = headers
+                    .get("content-encoding")
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+                let decoded = if gzip {
+                    let mut plain = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut flate2::read::GzDecoder::new(&body[..]),
+                        &mut plain,
+                    )
+                    .ok()
+                    .and_then(|_| ExportTraceServiceRequest::decode(&plain[..]).ok())
+                } else {
+                    ExportTraceServiceRequest::decode(body).ok()
+                };
+                match decoded {
+                    Some(request) => {
+                        store.push(request, headers);
+                        let response = ExportTraceServiceResponse::default().encode_to_vec();
+                        (
+                            StatusCode::OK,
+                            [("content-type", "application/x-protobuf")],
+                            response,
+                        )
+                    }
+                    None => (
+                        StatusCode::BAD_REQUEST,
+                        [("content-type", "text/plain")],
+                        b"bad protobuf".to_vec(),
+                    ),
+                }
+            }
+        }),
+    )
+}
+
+/// Certificates and keys for a TLS receiver, in PEM.
+struct TlsMaterial<'a> {
+    cert_pem: &'a [u8],
+    key_pem: &'a [u8],
+    client_ca_pem: Option<&'a [u8]>,
+}
+
+impl TlsMaterial<'_> {
+    fn tonic(&self) -> tonic::transport::ServerTlsConfig {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let mut tls =
+            ServerTlsConfig::new().identity(Identity::from_pem(self.cert_pem, self.key_pem));
+        if let Some(ca) = self.client_ca_pem {
+            tls = tls.client_ca_root(Certificate::from_pem(ca));
+        }
+        tls
+    }
+
+    fn rustls(&self) -> std::io::Result<Arc<rustls::ServerConfig>> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let certs = CertificateDer::pem_slice_iter(self.cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(std::io::Error::other)?;
+        let key = PrivateKeyDer::from_pem_slice(self.key_pem).map_err(std::io::Error::other)?;
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?;
+        let builder = match self.client_ca_pem {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(ca) {
+                    roots
+                        .add(cert.map_err(std::io::Error::other)?)
+                        .map_err(std::io::Error::other)?;
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(std::io::Error::other)?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(certs, key)
+            .map_err(std::io::Error::other)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+}
+
+/// Serves `app` over HTTP/1.1 in TLS; a failed handshake (an untrusted or a missing client
+/// certificate) closes that connection only.
+async fn serve_tls(listener: TcpListener, app: axum::Router, tls: Arc<rustls::ServerConfig>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(
+                    hyper_util::rt::TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(app),
+                )
+                .await;
+        });
     }
 }

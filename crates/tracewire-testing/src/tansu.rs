@@ -13,6 +13,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running tansu broker.
+///
+/// ```no_run
+/// use tracewire_testing::tansu::TansuBroker;
+/// let broker = TansuBroker::start(); // killed when dropped
+/// broker.create_topic("orders", 3);
+/// assert!(broker.bootstrap_servers().starts_with("127.0.0.1:"));
+/// ```
 #[derive(Debug)]
 pub struct TansuBroker {
     child: Child,
@@ -53,6 +60,11 @@ impl Drop for TansuBroker {
 impl TansuBroker {
     /// Starts a broker and waits until it listens. Panics, saying how to install tansu, when the binary is
     /// missing.
+    ///
+    /// ```no_run
+    /// let broker = tracewire_testing::tansu::TansuBroker::start();
+    /// println!("bootstrap.servers = {}", broker.bootstrap_servers());
+    /// ```
     pub fn start() -> Self {
         let bin = std::env::var("TANSU_BIN").unwrap_or_else(|_| {
             format!(
@@ -79,12 +91,25 @@ impl TansuBroker {
     }
 
     /// Kills the broker (clients see it go away), and waits for the process to end.
+    ///
+    /// ```no_run
+    /// let mut broker = tracewire_testing::tansu::TansuBroker::start();
+    /// broker.create_topic("orders", 1);
+    /// broker.stop(); // producers now see the broker go away
+    /// ```
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// Starts the broker again on the same port. Storage is in memory: topics must be created again.
+    ///
+    /// ```no_run
+    /// let mut broker = tracewire_testing::tansu::TansuBroker::start();
+    /// broker.create_topic("orders", 1);
+    /// broker.restart(); // same address; the in-memory topics are gone
+    /// broker.create_topic("orders", 1);
+    /// ```
     pub fn restart(&mut self) {
         self.stop();
         let port = self
@@ -97,11 +122,22 @@ impl TansuBroker {
     }
 
     /// `bootstrap.servers` for clients.
+    ///
+    /// ```no_run
+    /// let broker = tracewire_testing::tansu::TansuBroker::start();
+    /// let bootstrap: &str = broker.bootstrap_servers(); // for `bootstrap.servers`
+    /// assert!(bootstrap.starts_with("127.0.0.1:"));
+    /// ```
     pub fn bootstrap_servers(&self) -> &str {
         &self.bootstrap
     }
 
     /// Creates a topic (tansu does not create topics on first use).
+    ///
+    /// ```no_run
+    /// let broker = tracewire_testing::tansu::TansuBroker::start();
+    /// broker.create_topic("orders", 3); // three partitions
+    /// ```
     pub fn create_topic(&self, name: &str, partitions: u32) {
         let status = Command::new(&self.bin)
             .args(["topic", "create", name, "--broker", &self.url])

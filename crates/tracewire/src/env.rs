@@ -27,6 +27,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// A variable whose value could not be used.
+///
+/// ```
+/// use tracewire::Config;
+/// let config = Config::from_lookup(|name| (name == "OTEL_BSP_MAX_QUEUE_SIZE").then(|| "lots".to_owned()));
+/// let warning = &config.warnings[0];
+/// assert_eq!(warning.variable, "OTEL_BSP_MAX_QUEUE_SIZE");
+/// assert_eq!(warning.value, "lots");
+/// assert_eq!(warning.used, "2048");
+/// assert_eq!(
+///     warning.to_string(),
+///     "OTEL_BSP_MAX_QUEUE_SIZE=\"lots\" is not a positive integer; using 2048"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigWarning {
     /// The variable's name.
@@ -50,6 +63,20 @@ impl fmt::Display for ConfigWarning {
 }
 
 /// A context propagator named in `OTEL_PROPAGATORS`.
+///
+/// ```
+/// use tracewire::Config;
+/// use tracewire::env::PropagatorKind;
+/// let config = Config::from_lookup(|name| {
+///     (name == "OTEL_PROPAGATORS").then(|| "tracecontext,jaeger,tracecontext".to_owned())
+/// });
+/// assert_eq!(config.propagators, [PropagatorKind::TraceContext, PropagatorKind::Jaeger]);
+/// let names: Vec<&str> = config.propagators.iter().map(|p| p.name()).collect();
+/// assert_eq!(names, ["tracecontext", "jaeger"]);
+/// // Unset: the spec's default.
+/// let default = Config::from_lookup(|_| None).propagators;
+/// assert_eq!(default, [PropagatorKind::TraceContext, PropagatorKind::Baggage]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PropagatorKind {
     /// W3C Trace Context (`traceparent`, `tracestate`).
@@ -60,6 +87,9 @@ pub enum PropagatorKind {
     B3,
     /// Zipkin B3, multiple `X-B3-*` headers.
     B3Multi,
+    /// Jaeger (`uber-trace-id`, `uberctx-*`), tracewire's own
+    /// [`JaegerPropagator`](tracewire_core::propagation::JaegerPropagator).
+    Jaeger,
 }
 
 impl PropagatorKind {
@@ -70,11 +100,25 @@ impl PropagatorKind {
             PropagatorKind::Baggage => "baggage",
             PropagatorKind::B3 => "b3",
             PropagatorKind::B3Multi => "b3multi",
+            PropagatorKind::Jaeger => "jaeger",
         }
     }
 }
 
 /// The sampler named by `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+///
+/// ```
+/// use tracewire::Config;
+/// use tracewire::env::SamplerKind;
+/// let vars = [("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.25")];
+/// let config = Config::from_lookup(|name| {
+///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+/// });
+/// assert_eq!(config.sampler, SamplerKind::TraceIdRatio(0.25));
+/// assert_eq!(config.sampler.to_string(), "traceidratio(0.25)");
+/// // Unset: the spec's default.
+/// assert_eq!(Config::from_lookup(|_| None).sampler, SamplerKind::ParentBasedAlwaysOn);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SamplerKind {
     /// `always_on`.
@@ -105,6 +149,18 @@ impl fmt::Display for SamplerKind {
 }
 
 /// Where finished spans (or metrics) go: `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`.
+///
+/// ```
+/// use tracewire::Config;
+/// use tracewire::env::ExporterKind;
+/// let vars = [("OTEL_TRACES_EXPORTER", "otlp,console"), ("OTEL_METRICS_EXPORTER", "none")];
+/// let config = Config::from_lookup(|name| {
+///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+/// });
+/// assert_eq!(config.traces_exporter, Some(vec![ExporterKind::Otlp, ExporterKind::Console]));
+/// // `none`: no metrics export at all (unset would be `None`: the default rule).
+/// assert_eq!(config.metrics_exporter, Some(vec![]));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExporterKind {
     /// OTLP to a collector.
@@ -114,6 +170,23 @@ pub enum ExporterKind {
 }
 
 /// OTLP transport: `OTEL_EXPORTER_OTLP_PROTOCOL` and its per-signal variants.
+///
+/// ```
+/// use tracewire::Config;
+/// use tracewire::env::Protocol;
+/// let vars = [
+///     ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+///     ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf"),
+/// ];
+/// let config = Config::from_lookup(|name| {
+///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+/// });
+/// assert_eq!(config.traces.protocol, Protocol::Grpc);
+/// assert_eq!(config.traces.endpoint, "http://localhost:4317");
+/// // The per-signal variable wins over the generic one.
+/// assert_eq!(config.metrics.protocol, Protocol::HttpProtobuf);
+/// assert_eq!(config.metrics.protocol.name(), "http/protobuf");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     /// `grpc`.
@@ -133,6 +206,30 @@ impl Protocol {
 }
 
 /// The OTLP settings of one signal, per-signal variables winning over the generic ones.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracewire::Config;
+/// let vars = [
+///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.example.com:4318/"),
+///     ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret%20key"),
+///     ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+///     ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
+/// ];
+/// let config = Config::from_lookup(|name| {
+///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+/// });
+/// let traces = &config.traces;
+/// // Over HTTP the generic endpoint is a base URL: the signal's path is appended.
+/// assert_eq!(traces.endpoint, "https://collector.example.com:4318/v1/traces");
+/// assert!(traces.endpoint_configured);
+/// assert_eq!(traces.headers, [("api-key".to_owned(), "secret key".to_owned())]);
+/// assert!(traces.gzip);
+/// assert_eq!(traces.timeout, Duration::from_millis(2500));
+/// // The traces-only timeout leaves metrics at the default.
+/// assert_eq!(config.metrics.endpoint, "https://collector.example.com:4318/v1/metrics");
+/// assert_eq!(config.metrics.timeout, Duration::from_secs(10));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OtlpConfig {
     /// The URL exported to: for HTTP, the full URL (`…/v1/traces`); for gRPC, the collector address.
@@ -158,6 +255,24 @@ pub struct OtlpConfig {
 }
 
 /// The batch span processor's settings (`OTEL_BSP_*`).
+///
+/// ```
+/// use std::time::Duration;
+/// use tracewire::Config;
+/// use tracewire::env::BatchSettings;
+/// let vars = [("OTEL_BSP_MAX_QUEUE_SIZE", "8192"), ("OTEL_BSP_SCHEDULE_DELAY", "1000")];
+/// let config = Config::from_lookup(|name| {
+///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+/// });
+/// let expected = BatchSettings {
+///     max_queue_size: 8192,
+///     schedule_delay: Duration::from_secs(1),
+///     ..BatchSettings::default()
+/// };
+/// assert_eq!(config.batch, expected);
+/// assert_eq!(config.batch.max_export_batch_size, 512);
+/// assert!(config.warnings.is_empty());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchSettings {
     /// Delay between two exports (5 s).
@@ -183,6 +298,14 @@ impl Default for BatchSettings {
 }
 
 /// Log line format of the installed `tracing` subscriber (`TRACEWIRE_LOG_FORMAT`: `text` or `json`).
+///
+/// ```
+/// use tracewire::Config;
+/// use tracewire::env::LogFormat;
+/// let config = Config::from_lookup(|name| (name == "TRACEWIRE_LOG_FORMAT").then(|| "JSON".to_owned()));
+/// assert_eq!(config.log_format, LogFormat::Json);
+/// assert_eq!(Config::from_lookup(|_| None).log_format, LogFormat::Text);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     /// One human-readable line per event, ending in `trace_id=… span_id=…`.
@@ -194,6 +317,22 @@ pub enum LogFormat {
 }
 
 /// Everything tracewire reads from the environment, after validation.
+///
+/// ```
+/// use tracewire::{Builder, Config};
+/// // `Config::from_env()` reads the process environment; any other source goes through `from_lookup`.
+/// let config = Config::from_lookup(|name| match name {
+///     "OTEL_SERVICE_NAME" => Some("checkout".to_owned()),
+///     "OTEL_SDK_DISABLED" => Some("yes".to_owned()),
+///     _ => None,
+/// });
+/// assert_eq!(config.service_name.as_deref(), Some("checkout"));
+/// // "yes" is not a boolean: warned about, and `false` is used.
+/// assert!(!config.sdk_disabled);
+/// assert_eq!(config.warnings[0].variable, "OTEL_SDK_DISABLED");
+/// // Code overrides go on top of it.
+/// let _builder = Builder::from_config(config).service_version("1.4.2");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
@@ -415,11 +554,12 @@ impl Env<'_> {
                     self.warn(NAME, name, "needs tracewire's `b3` feature", "the others");
                     continue;
                 }
+                "jaeger" => PropagatorKind::Jaeger,
                 "none" => {
                     none = true;
                     continue;
                 }
-                "jaeger" | "xray" | "ottrace" => {
+                "xray" | "ottrace" => {
                     self.warn(
                         NAME,
                         name,
@@ -854,8 +994,14 @@ mod tests {
                 PropagatorKind::B3Multi
             ]
         );
-        let c = config(&[("OTEL_PROPAGATORS", "tracecontext,jaeger,carrier-pigeon")]);
-        assert_eq!(c.propagators, [PropagatorKind::TraceContext]);
+        let c = config(&[(
+            "OTEL_PROPAGATORS",
+            "tracecontext,xray,carrier-pigeon,jaeger",
+        )]);
+        assert_eq!(
+            c.propagators,
+            [PropagatorKind::TraceContext, PropagatorKind::Jaeger]
+        );
         assert_eq!(c.warnings.len(), 2);
         assert_eq!(config(&[("OTEL_PROPAGATORS", "none")]).propagators, []);
     }

@@ -27,6 +27,26 @@ use crate::env::Protocol;
 use crate::env::{BatchSettings, OtlpConfig};
 
 /// Why an exporter could not be built (the application goes on without exporting).
+///
+/// ```
+/// use tracewire::{Builder, Config};
+/// // A client certificate without its key: the OTLP exporter cannot be built.
+/// let config = Config::from_lookup(|name| match name {
+///     "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE" => Some("/etc/otel/client.pem".to_owned()),
+///     "OTEL_METRICS_EXPORTER" => Some("none".to_owned()),
+///     _ => None,
+/// });
+/// let telemetry = Builder::from_config(config).otlp(true).console(false).build();
+/// // The application goes on without exporting; the error's message becomes a warning.
+/// let report = telemetry.report();
+/// assert!(report.exporters.is_empty());
+/// let warning = report.warnings.iter().find(|w| w.variable == "OTEL_EXPORTER_OTLP_*");
+/// assert_eq!(warning.map(|w| w.used.as_str()), Some("no export"));
+///
+/// // It is an ordinary error type.
+/// fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+/// is_error::<tracewire::ExportSetupError>();
+/// ```
 #[derive(Debug)]
 pub struct ExportSetupError(pub(crate) String);
 

@@ -25,7 +25,7 @@
 //!
 //! # What is read from the environment
 //! `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_PROPAGATORS`
-//! (`tracecontext`, `baggage`, `b3`, `b3multi`, `none`), `OTEL_TRACES_SAMPLER` and `_ARG` (`always_on`,
+//! (`tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`, `none`), `OTEL_TRACES_SAMPLER` and `_ARG` (`always_on`,
 //! `always_off`, `traceidratio`, `parentbased_*`), `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`),
 //! `OTEL_METRICS_EXPORTER` (`otlp`, `none`), `OTEL_EXPORTER_OTLP_*` and the `_TRACES_`/`_METRICS_`
 //! variants (endpoint, protocol `grpc` or `http/protobuf`, headers, timeout, compression `gzip`),
@@ -50,6 +50,7 @@
 mod assembler;
 mod console;
 pub mod env;
+pub mod events;
 mod export;
 pub mod logs;
 pub mod sampling;
@@ -489,7 +490,8 @@ fn sampler_for(kind: SamplerKind) -> Sampler {
 }
 
 /// The composite propagator for `kinds`, in order. tracewire's own W3C propagators are used for
-/// `tracecontext` and `baggage` (they enforce the W3C rules the stock ones miss); B3 comes from
+/// `tracecontext` and `baggage` (they enforce the W3C rules the stock ones miss) and for `jaeger` (the
+/// maintained Jaeger propagator crate stops at opentelemetry 0.32); B3 comes from
 /// opentelemetry-zipkin, deprecated along with the Zipkin exporter but still the maintained B3
 /// propagator for this OpenTelemetry release.
 ///
@@ -522,6 +524,9 @@ pub fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
                     opentelemetry_zipkin::B3Encoding::MultipleHeader,
                 )))
             }
+            PropagatorKind::Jaeger => parts.push(Box::new(
+                tracewire_core::propagation::JaegerPropagator::new(),
+            )),
             // Config never holds these without the feature (it warns instead).
             #[cfg(not(feature = "b3"))]
             PropagatorKind::B3 | PropagatorKind::B3Multi => {}
@@ -531,6 +536,31 @@ pub fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
 }
 
 /// What was set up, printed once at start (header values are never included).
+///
+/// ```
+/// use tracewire::{Builder, Config};
+/// let config = Config::from_lookup(|name| match name {
+///     "OTEL_TRACES_SAMPLER" => Some("always_on".to_owned()),
+///     "OTEL_METRICS_EXPORTER" => Some("none".to_owned()),
+///     _ => None,
+/// });
+/// let telemetry = Builder::from_config(config)
+///     .service_name("checkout")
+///     .otlp(false)
+///     .console(false)
+///     .build();
+/// let report = telemetry.report();
+/// assert_eq!(report.service_name, "checkout");
+/// assert!(report.exporters.is_empty());
+/// assert_eq!(report.sampler, "always_on");
+/// assert_eq!(report.propagators, ["tracecontext", "baggage"]);
+/// assert!(!report.metrics && report.warnings.is_empty());
+/// assert_eq!(
+///     report.to_string(),
+///     "tracewire: service checkout; traces to nowhere; sampler always_on; \
+///      propagators tracecontext,baggage; metrics off"
+/// );
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Report {
@@ -710,6 +740,13 @@ impl Telemetry {
                     !internal(meta.target())
                 }))
         });
+        // Events written outside any `tracing` span (a `tracing::info!` straight in a handler) go on
+        // the current tracewire span; tracing-opentelemetry takes those inside `tracing` spans.
+        let events_layer = self.tracer_provider.as_ref().map(|_| {
+            events::EventsOnCurrentSpan::new().with_filter(tracing_subscriber::filter::filter_fn(
+                move |meta| !internal(meta.target()),
+            ))
+        });
         let filter =
             || EnvFilter::try_new(&self.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let text = (self.log_format == LogFormat::Text).then(|| {
@@ -728,6 +765,7 @@ impl Telemetry {
         });
         tracing_subscriber::registry()
             .with(otel_layer)
+            .with(events_layer)
             .with(text)
             .with(json)
             .try_init()

@@ -136,22 +136,26 @@ fn export(config: Config) -> (u64, u64) {
     (stats.exported(), stats.failed())
 }
 
-fn base(receiver: &OtlpReceiver) -> Vec<(&'static str, String)> {
+/// The exporter settings for `protocol` (`grpc` or `http/protobuf`) against a TLS receiver.
+fn base(receiver: &OtlpReceiver, protocol: &str) -> Vec<(&'static str, String)> {
+    let endpoint = match protocol {
+        "grpc" => receiver.grpc_endpoint_tls(),
+        _ => receiver.http_endpoint_tls(),
+    };
     vec![
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.grpc_endpoint_tls()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000".into()),
         ("OTEL_METRICS_EXPORTER", "none".into()),
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpc_over_tls_trusting_the_configured_ca() {
-    let pki = pki("ca");
+async fn tls_trusting_the_configured_ca(protocol: &str) {
+    let pki = pki(&format!("ca-{}", protocol.replace('/', "-")));
     let receiver = OtlpReceiver::start_tls(&pki.read("server.pem"), &pki.read("server.key"), None)
         .await
         .expect("TLS receiver");
-    let mut vars = base(&receiver);
+    let mut vars = base(&receiver, protocol);
     vars.push((
         "OTEL_EXPORTER_OTLP_CERTIFICATE",
         pki.path("ca.pem").display().to_string(),
@@ -163,14 +167,13 @@ async fn grpc_over_tls_trusting_the_configured_ca() {
     assert_eq!(receiver.spans().len(), 10);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_untrusted_server_certificate_fails_the_export_not_the_app() {
-    let pki = pki("untrusted");
+async fn an_untrusted_server_certificate_fails_the_export_not_the_app(protocol: &str) {
+    let pki = pki(&format!("untrusted-{}", protocol.replace('/', "-")));
     let receiver = OtlpReceiver::start_tls(&pki.read("server.pem"), &pki.read("server.key"), None)
         .await
         .expect("TLS receiver");
     // No OTEL_EXPORTER_OTLP_CERTIFICATE: our test CA is not among the public roots.
-    let vars = base(&receiver);
+    let vars = base(&receiver, protocol);
     let (exported, failed) = tokio::task::spawn_blocking(move || export(config(vars)))
         .await
         .expect("join");
@@ -179,9 +182,8 @@ async fn an_untrusted_server_certificate_fails_the_export_not_the_app() {
     assert!(receiver.spans().is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutual_tls_with_the_configured_client_certificate() {
-    let pki = pki("mtls");
+async fn mutual_tls_with_the_configured_client_certificate(protocol: &str) {
+    let pki = pki(&format!("mtls-{}", protocol.replace('/', "-")));
     let receiver = OtlpReceiver::start_tls(
         &pki.read("server.pem"),
         &pki.read("server.key"),
@@ -189,7 +191,7 @@ async fn mutual_tls_with_the_configured_client_certificate() {
     )
     .await
     .expect("mTLS receiver");
-    let mut vars = base(&receiver);
+    let mut vars = base(&receiver, protocol);
     vars.push((
         "OTEL_EXPORTER_OTLP_CERTIFICATE",
         pki.path("ca.pem").display().to_string(),
@@ -215,6 +217,36 @@ async fn mutual_tls_with_the_configured_client_certificate() {
         .expect("join");
     assert_eq!(exported, 0);
     assert_eq!(receiver.spans().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_over_tls_trusting_the_configured_ca() {
+    tls_trusting_the_configured_ca("grpc").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_protobuf_over_tls_trusting_the_configured_ca() {
+    tls_trusting_the_configured_ca("http/protobuf").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_with_an_untrusted_server_certificate_fails_the_export_not_the_app() {
+    an_untrusted_server_certificate_fails_the_export_not_the_app("grpc").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_protobuf_with_an_untrusted_server_certificate_fails_the_export_not_the_app() {
+    an_untrusted_server_certificate_fails_the_export_not_the_app("http/protobuf").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_mutual_tls_with_the_configured_client_certificate() {
+    mutual_tls_with_the_configured_client_certificate("grpc").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_protobuf_mutual_tls_with_the_configured_client_certificate() {
+    mutual_tls_with_the_configured_client_certificate("http/protobuf").await;
 }
 
 #[test]

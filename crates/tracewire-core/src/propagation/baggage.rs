@@ -37,6 +37,20 @@ impl Default for W3cBaggagePropagator {
 
 impl W3cBaggagePropagator {
     /// A new propagator.
+    ///
+    /// ```
+    /// use opentelemetry::Context;
+    /// use opentelemetry::baggage::{Baggage, BaggageExt};
+    /// use opentelemetry::propagation::TextMapPropagator;
+    /// use std::collections::HashMap;
+    ///
+    /// let mut baggage = Baggage::new();
+    /// let _ = baggage.insert("user", "alice b");
+    /// let cx = Context::new().with_baggage(baggage);
+    /// let mut carrier = HashMap::new();
+    /// tracewire_core::propagation::W3cBaggagePropagator::new().inject_context(&cx, &mut carrier);
+    /// assert_eq!(carrier["baggage"], "user=alice%20b");
+    /// ```
     pub fn new() -> Self {
         W3cBaggagePropagator {
             fields: [BAGGAGE.to_owned()],

@@ -24,11 +24,13 @@
 
 mod baggage;
 mod carrier;
+mod jaeger;
 mod trace_context;
 pub mod w3c;
 
 pub use baggage::W3cBaggagePropagator;
 pub use carrier::{HeaderExtractor, HeaderInjector};
+pub use jaeger::JaegerPropagator;
 pub use trace_context::W3cTraceContextPropagator;
 
 use http::HeaderMap;

@@ -44,6 +44,28 @@ impl Default for W3cTraceContextPropagator {
 
 impl W3cTraceContextPropagator {
     /// A new propagator.
+    ///
+    /// ```
+    /// use opentelemetry::Context;
+    /// use opentelemetry::propagation::TextMapPropagator;
+    /// use opentelemetry::trace::{
+    ///     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    /// };
+    /// use std::collections::HashMap;
+    ///
+    /// let trace_id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+    /// let span_id = SpanId::from_hex("00f067aa0ba902b7").unwrap();
+    /// let sc = SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, false, TraceState::NONE);
+    /// let cx = Context::new().with_remote_span_context(sc);
+    /// let mut carrier = HashMap::new();
+    /// let propagator = tracewire_core::propagation::W3cTraceContextPropagator::new();
+    /// propagator.inject_context(&cx, &mut carrier);
+    /// assert_eq!(
+    ///     carrier["traceparent"],
+    ///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    /// );
+    /// assert!(!carrier.contains_key("tracestate")); // an empty tracestate is never sent
+    /// ```
     pub fn new() -> Self {
         W3cTraceContextPropagator {
             fields: [TRACEPARENT.to_owned(), TRACESTATE.to_owned()],

@@ -25,32 +25,99 @@
 //!   are never produced.
 
 /// Highest `traceparent` version this module emits (`00`).
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{TRACEPARENT_VERSION, format_traceparent};
+/// assert_eq!(TRACEPARENT_VERSION, 0);
+/// assert!(format_traceparent([1; 16], [2; 8], 0).starts_with("00-"));
+/// ```
 pub const TRACEPARENT_VERSION: u8 = 0;
 
 /// Trace-flags bit meaning "sampled".
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{FLAG_SAMPLED, parse_traceparent};
+/// let sampled: &[u8] = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// let tp = parse_traceparent(&[sampled]).unwrap();
+/// assert_eq!(tp.flags & FLAG_SAMPLED, FLAG_SAMPLED);
+/// ```
 pub const FLAG_SAMPLED: u8 = 0x01;
 
 /// Trace-flags bit meaning "random trace-id" (W3C Trace Context Level 2).
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{FLAG_RANDOM, FLAG_SAMPLED, parse_traceparent};
+/// let random: &[u8] = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+/// assert_eq!(parse_traceparent(&[random]).unwrap().flags, FLAG_SAMPLED | FLAG_RANDOM);
+/// // Unknown bits are cleared; the two known ones are kept.
+/// let all_bits: &[u8] = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff";
+/// assert_eq!(parse_traceparent(&[all_bits]).unwrap().flags, FLAG_SAMPLED | FLAG_RANDOM);
+/// ```
 pub const FLAG_RANDOM: u8 = 0x02;
 
 /// Maximum number of non-empty `tracestate` list-members.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{MAX_TRACESTATE_MEMBERS, parse_tracestate};
+/// let members = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+/// let fits = members(MAX_TRACESTATE_MEMBERS);
+/// assert_eq!(parse_tracestate(&[fits.as_bytes()]).unwrap().len(), 32);
+/// let too_many = members(MAX_TRACESTATE_MEMBERS + 1);
+/// assert_eq!(parse_tracestate(&[too_many.as_bytes()]), None); // dropped whole
+/// ```
 pub const MAX_TRACESTATE_MEMBERS: usize = 32;
 
 /// Maximum length, in characters, of a `tracestate` key.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{MAX_TRACESTATE_KEY_LEN, is_valid_tracestate_key};
+/// assert!(is_valid_tracestate_key(&"k".repeat(MAX_TRACESTATE_KEY_LEN)));
+/// assert!(!is_valid_tracestate_key(&"k".repeat(MAX_TRACESTATE_KEY_LEN + 1)));
+/// ```
 pub const MAX_TRACESTATE_KEY_LEN: usize = 256;
 
 /// Maximum length, in characters, of a `tracestate` value.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{MAX_TRACESTATE_VALUE_LEN, is_valid_tracestate_value};
+/// assert!(is_valid_tracestate_value(&"v".repeat(MAX_TRACESTATE_VALUE_LEN)));
+/// assert!(!is_valid_tracestate_value(&"v".repeat(MAX_TRACESTATE_VALUE_LEN + 1)));
+/// ```
 pub const MAX_TRACESTATE_VALUE_LEN: usize = 256;
 
 /// Combined `tracestate` length, in characters, that is always propagated.
 ///
 /// Formatting truncates the list, whole entries only, to fit within this size.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{TRACESTATE_PROPAGATE_LEN, format_tracestate};
+/// let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
+/// let value = "v".repeat(100);
+/// let header = format_tracestate(keys.iter().map(|k| (k.as_str(), value.as_str())));
+/// assert!(header.len() <= TRACESTATE_PROPAGATE_LEN);
+/// assert_eq!(header.split(',').count(), 4); // whole entries only: k0 to k3 fit
+/// ```
 pub const TRACESTATE_PROPAGATE_LEN: usize = 512;
 
 /// Maximum number of `baggage` list-members that are parsed or emitted.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{MAX_BAGGAGE_MEMBERS, format_baggage};
+/// let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
+/// let header = format_baggage(keys.iter().map(|k| (k.as_str(), "1", "")));
+/// assert_eq!(header.split(',').count(), MAX_BAGGAGE_MEMBERS);
+/// ```
 pub const MAX_BAGGAGE_MEMBERS: usize = 64;
 
 /// Maximum combined size, in bytes, of the `baggage` string that is parsed or emitted.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{MAX_BAGGAGE_BYTES, format_baggage};
+/// let big = "x".repeat(5000);
+/// let header = format_baggage([("a", big.as_str(), ""), ("b", big.as_str(), "")]);
+/// assert!(header.len() <= MAX_BAGGAGE_BYTES);
+/// assert!(header.starts_with("a=") && !header.contains(',')); // `b` does not fit: left out whole
+/// ```
 pub const MAX_BAGGAGE_BYTES: usize = 8192;
 
 /// Entries longer than this (measured as `key=value`) are removed first when
@@ -179,7 +246,7 @@ fn lower_hex_val(b: u8) -> Option<u8> {
 
 /// Value of a hex digit of either case (used for percent-decoding).
 #[inline]
-fn any_hex_val(b: u8) -> Option<u8> {
+pub(crate) fn any_hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -262,6 +329,17 @@ fn decode_lower_hex(src: &[u8], dst: &mut [u8]) -> bool {
 ///
 /// Returns a [`TraceParentError`] describing the first rule that failed. Any
 /// error means the trace restarts and `tracestate` must not be parsed.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{TraceParentError, parse_traceparent};
+/// let value: &[u8] = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// let tp = parse_traceparent(&[value]).unwrap();
+/// assert_eq!(tp.parent_id, [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]);
+///
+/// assert_eq!(parse_traceparent(&[value, value]), Err(TraceParentError::Duplicated));
+/// let upper: &[u8] = b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+/// assert_eq!(parse_traceparent(&[upper]), Err(TraceParentError::TraceId));
+/// ```
 pub fn parse_traceparent(values: &[&[u8]]) -> Result<TraceParent, TraceParentError> {
     let raw = match values {
         [] => return Err(TraceParentError::Missing),
@@ -338,6 +416,12 @@ pub fn parse_traceparent(values: &[&[u8]]) -> Result<TraceParent, TraceParentErr
 /// masked to [`FLAG_SAMPLED`] and [`FLAG_RANDOM`]. Exactly one `String` with
 /// capacity 55 is allocated. The ids are written as given; callers must not
 /// pass all-zero ids if they want the result to be valid.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::{FLAG_RANDOM, FLAG_SAMPLED, format_traceparent};
+/// let value = format_traceparent([0xab; 16], [0xcd; 8], FLAG_SAMPLED | FLAG_RANDOM);
+/// assert_eq!(value, format!("00-{}-{}-03", "ab".repeat(16), "cd".repeat(8)));
+/// ```
 #[must_use]
 pub fn format_traceparent(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> String {
     let mut out = String::with_capacity(TRACEPARENT_LEN);
@@ -387,6 +471,15 @@ fn is_value_char(b: u8) -> bool {
 /// The grammar is `(lcalpha / DIGIT) 0*255(lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@")`,
 /// so a key is 1 to 256 characters long and may contain any number of `@`
 /// anywhere except in the first position.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::is_valid_tracestate_key;
+/// assert!(is_valid_tracestate_key("rojo"));
+/// assert!(is_valid_tracestate_key("tenant@vendor"));
+/// assert!(is_valid_tracestate_key("a@b@c")); // Level 2: any number of '@'
+/// assert!(!is_valid_tracestate_key("Rojo")); // uppercase
+/// assert!(!is_valid_tracestate_key("@vendor"));
+/// ```
 #[must_use]
 pub fn is_valid_tracestate_key(key: &str) -> bool {
     let bytes = key.as_bytes();
@@ -404,6 +497,15 @@ pub fn is_valid_tracestate_key(key: &str) -> bool {
 /// A value is 1 to 256 characters in the ranges `%x20-2B`, `%x2D-3C` and
 /// `%x3E-7E` (printable ASCII except `,` and `=`), and its last character is
 /// not a space. Leading spaces are allowed and belong to the value.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::is_valid_tracestate_value;
+/// assert!(is_valid_tracestate_value("00f067aa0ba902b7"));
+/// assert!(is_valid_tracestate_value(" leading space"));
+/// assert!(!is_valid_tracestate_value("trailing space "));
+/// assert!(!is_valid_tracestate_value("a=b"));
+/// assert!(!is_valid_tracestate_value(""));
+/// ```
 #[must_use]
 pub fn is_valid_tracestate_value(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -439,6 +541,17 @@ fn parse_tracestate_member(member: &str) -> Option<(&str, &str)> {
 /// around members is removed. Whitespace after `=` is part of the value, and
 /// trailing spaces are dropped as OWS. Members are returned in order as
 /// `(key, value)`.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::parse_tracestate;
+/// let lines = ["congo=t61rcWkgMzE".as_bytes(), "rojo=00f067aa0ba902b7".as_bytes()];
+/// let members = parse_tracestate(&lines).unwrap(); // the lines are combined
+/// assert_eq!(members.len(), 2);
+/// assert_eq!((members[1].0.as_str(), members[1].1.as_str()), ("rojo", "00f067aa0ba902b7"));
+///
+/// assert_eq!(parse_tracestate(&[b"a=1,B=2"]), None); // one invalid key drops the whole list
+/// assert_eq!(parse_tracestate(&[]), Some(vec![]));
+/// ```
 #[must_use]
 pub fn parse_tracestate(values: &[&[u8]]) -> Option<Vec<(String, String)>> {
     let mut members: Vec<(&str, &str)> = Vec::new();
@@ -479,6 +592,14 @@ pub fn parse_tracestate(values: &[&[u8]]) -> Option<Vec<(String, String)>> {
 /// are removed until it fits: first entries longer than 128 characters (as
 /// `k=v`, the right-most such entry first), then entries from the right end.
 /// Returns an empty string when there are no members left.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::format_tracestate;
+/// let members = [("rojo", "00f067aa0ba902b7"), ("Bad", "x"), ("congo", "t61rcWkgMzE")];
+/// // The invalid key is skipped so that the result always parses back.
+/// assert_eq!(format_tracestate(members), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+/// assert_eq!(format_tracestate([("Bad", "x")]), ""); // nothing left
+/// ```
 #[must_use]
 pub fn format_tracestate<'a>(members: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut kept: Vec<(&'a str, &'a str)> = Vec::new();
@@ -576,7 +697,7 @@ fn is_tchar(b: u8) -> bool {
 
 /// RFC 7230 `token = 1*tchar`.
 #[inline]
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_tchar)
 }
 
@@ -588,7 +709,7 @@ fn is_baggage_octet(b: u8) -> bool {
 
 /// Percent-decodes a value made of baggage-octets. A `%` not followed by two
 /// hex digits makes the value invalid. Invalid UTF-8 becomes U+FFFD.
-fn percent_decode(raw: &str) -> Option<String> {
+pub(crate) fn percent_decode(raw: &str) -> Option<String> {
     if !raw.contains('%') {
         return Some(raw.to_owned());
     }
@@ -610,7 +731,7 @@ fn percent_decode(raw: &str) -> Option<String> {
 }
 
 /// Percent-encodes every byte outside baggage-octet, and `%`, as `%XX` (uppercase).
-fn percent_encode_into(value: &str, out: &mut String) {
+pub(crate) fn percent_encode_into(value: &str, out: &mut String) {
     for b in value.bytes() {
         if is_baggage_octet(b) && b != b'%' {
             out.push(char::from(b));
@@ -721,6 +842,16 @@ fn parse_baggage_member(member: &str) -> Option<(BaggageMember, usize)> {
 /// push the combined size (normalised `key=value;props` entries joined by
 /// `,`) past [`MAX_BAGGAGE_BYTES`] is dropped whole; partial members are never
 /// produced.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::parse_baggage;
+/// let lines = ["user=alice%20b".as_bytes(), "bad key=1, plan=pro;ttl=60".as_bytes()];
+/// let members = parse_baggage(&lines);
+/// let keys: Vec<&str> = members.iter().map(|m| m.key.as_str()).collect();
+/// assert_eq!(keys, ["user", "plan"]); // the invalid member alone is dropped
+/// assert_eq!(members[0].value, "alice b"); // percent-decoded
+/// assert_eq!(members[1].properties, "ttl=60");
+/// ```
 #[must_use]
 pub fn parse_baggage(values: &[&[u8]]) -> Vec<BaggageMember> {
     let mut out: Vec<BaggageMember> = Vec::new();
@@ -760,6 +891,12 @@ pub fn parse_baggage(values: &[&[u8]]) -> Vec<BaggageMember> {
 /// whose properties are invalid, are skipped. Output stops before it would
 /// exceed [`MAX_BAGGAGE_MEMBERS`] members or [`MAX_BAGGAGE_BYTES`] bytes, and
 /// only whole members are written.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::format_baggage;
+/// let header = format_baggage([("user", "alice b", ""), ("plan", "100%", "ttl=60")]);
+/// assert_eq!(header, "user=alice%20b,plan=100%25;ttl=60");
+/// ```
 #[must_use]
 pub fn format_baggage<'a>(
     members: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
