@@ -56,6 +56,9 @@ pub struct Instrumentation {
 
 struct Inner {
     scope: InstrumentationScope,
+    /// The SDK's own tracer when the provider given is the SDK's: its spans then live in the context
+    /// without the API's type-erasing box around them (one allocation less per span).
+    sdk: Option<opentelemetry_sdk::trace::SdkTracer>,
     tracer: OnceLock<Arc<BoxedTracer>>,
     meter: OnceLock<Meter>,
     baggage_keys: Box<[Key]>,
@@ -99,11 +102,17 @@ impl Instrumentation {
         P: TracerProvider,
         P::Tracer: ObjectSafeTracer + Send + Sync + 'static,
     {
+        let concrete = provider.tracer_with_scope(scope(name));
+        let sdk = (&concrete as &dyn std::any::Any)
+            .downcast_ref::<opentelemetry_sdk::trace::SdkTracer>()
+            .cloned();
         let tracer = OnceLock::new();
-        let _ = tracer.set(Arc::new(BoxedTracer::new(Box::new(
-            provider.tracer_with_scope(scope(name)),
-        ))));
-        Self::from_parts(scope(name), tracer, OnceLock::new())
+        let _ = tracer.set(Arc::new(BoxedTracer::new(Box::new(concrete))));
+        let mut instrumentation = Self::from_parts(scope(name), tracer, OnceLock::new());
+        if let Some(inner) = Arc::get_mut(&mut instrumentation.inner) {
+            inner.sdk = sdk;
+        }
+        instrumentation
     }
 
     fn from_parts(
@@ -114,6 +123,7 @@ impl Instrumentation {
         Instrumentation {
             inner: Arc::new(Inner {
                 scope,
+                sdk: None,
                 tracer,
                 meter,
                 baggage_keys: Box::new([]),
@@ -134,6 +144,7 @@ impl Instrumentation {
         }
         let mut inner = Inner {
             scope: self.inner.scope.clone(),
+            sdk: self.inner.sdk.clone(),
             tracer,
             meter,
             baggage_keys: self.inner.baggage_keys.clone(),
@@ -313,11 +324,13 @@ impl Instrumentation {
             builder.links = Some(links);
         }
         let is_root = !parent.span().span_context().is_valid();
-        let span = self.tracer().build_with_context(builder, parent);
-        let cx = if is_root {
-            parent.with_span(RandomRoot::new(span))
-        } else {
-            parent.with_span(span)
+        let cx = match &self.inner.sdk {
+            Some(sdk) => in_context(sdk.build_with_context(builder, parent), is_root, parent),
+            None => in_context(
+                self.tracer().build_with_context(builder, parent),
+                is_root,
+                parent,
+            ),
         };
         ActiveSpan { cx, ended: false }
     }
@@ -330,17 +343,28 @@ fn scope(name: &'static str) -> InstrumentationScope {
         .build()
 }
 
+/// `parent` with `span` as its span; a root span reports the random flag ([`RandomRoot`]).
+fn in_context<S>(span: S, is_root: bool, parent: &Context) -> Context
+where
+    S: opentelemetry::trace::Span + Send + Sync + 'static,
+{
+    if is_root {
+        parent.with_span(RandomRoot::new(span))
+    } else {
+        parent.with_span(span)
+    }
+}
+
 /// A root span whose trace id the SDK's random id generator made: it reports the W3C Level 2 random
 /// flag in its span context, so outgoing `traceparent`s carry it and child spans (which copy their
 /// parent's flags) inherit it, at no cost beyond the span itself.
-struct RandomRoot {
-    inner: opentelemetry::global::BoxedSpan,
+struct RandomRoot<S> {
+    inner: S,
     span_context: SpanContext,
 }
 
-impl RandomRoot {
-    fn new(inner: opentelemetry::global::BoxedSpan) -> Self {
-        use opentelemetry::trace::Span as _;
+impl<S: opentelemetry::trace::Span> RandomRoot<S> {
+    fn new(inner: S) -> Self {
         let sc = inner.span_context();
         let span_context = SpanContext::new(
             sc.trace_id(),
@@ -356,7 +380,7 @@ impl RandomRoot {
     }
 }
 
-impl opentelemetry::trace::Span for RandomRoot {
+impl<S: opentelemetry::trace::Span> opentelemetry::trace::Span for RandomRoot<S> {
     fn add_event_with_timestamp<T>(
         &mut self,
         name: T,
