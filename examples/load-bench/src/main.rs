@@ -258,10 +258,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn http_server(rounds: usize, seconds: u32) {
     let mut rows: Vec<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> =
         vec![(vec![], vec![], vec![], vec![]); SERVER_VARIANTS.len()];
-    let mut port = 38000;
     for round in 0..rounds {
         for (i, variant) in SERVER_VARIANTS.iter().enumerate() {
-            port += 1;
+            // A port the kernel hands out now (a fixed range collided with wrk's ephemeral ports).
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
             let mut child = spawn_server(variant, port);
             let _ = wrk(port, 2); // warm up
             let before = cpu_nanos(child.id());
@@ -284,7 +287,6 @@ fn http_server(rounds: usize, seconds: u32) {
             rows[i].3.push(cpu_us);
         }
     }
-    let base_rps = median(rows[0].0.clone());
     let base_cpu = median(rows[0].3.clone());
     println!(
         "| variant | req/s | × baseline | p50 ms | p99 ms | server CPU µs/req | over baseline |"
@@ -293,9 +295,19 @@ fn http_server(rounds: usize, seconds: u32) {
     for (i, variant) in SERVER_VARIANTS.iter().enumerate() {
         let rps = median(rows[i].0.clone());
         let cpu = median(rows[i].3.clone());
+        // Throughput relative to the baseline of the same round, then the median over rounds: rounds
+        // swing together, so this is steadier than a ratio of medians.
+        let ratio = median(
+            rows[i]
+                .0
+                .iter()
+                .zip(&rows[0].0)
+                .map(|(v, b)| v / b)
+                .collect(),
+        );
         println!(
             "| {variant} | {rps:.0} | {:.2} | {:.3} | {:.3} | {cpu:.2} | {:+.2} |",
-            rps / base_rps,
+            ratio,
             median(rows[i].1.clone()),
             median(rows[i].2.clone()),
             cpu - base_cpu
