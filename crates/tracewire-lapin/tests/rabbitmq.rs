@@ -40,16 +40,35 @@ async fn channel(capture: &SpanCapture) -> TracedChannel {
     channel
 }
 
+/// A queue removed once its consumers are gone.
 async fn queue(channel: &TracedChannel, name: &str) {
+    declare(
+        channel,
+        name,
+        QueueDeclareOptions {
+            auto_delete: true,
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
+/// A queue that goes away with the connection (for queues nothing else consumes).
+async fn exclusive_queue(channel: &TracedChannel, name: &str) {
+    declare(
+        channel,
+        name,
+        QueueDeclareOptions {
+            exclusive: true,
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
+async fn declare(channel: &TracedChannel, name: &str, options: QueueDeclareOptions) {
     channel
-        .queue_declare(
-            name.into(),
-            QueueDeclareOptions {
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
+        .queue_declare(name.into(), options, FieldTable::default())
         .await
         .expect("queue");
 }
@@ -407,17 +426,7 @@ async fn a_returned_message_fails_the_publish_span_with_confirms_on() {
     assert!(confirmation.is_ack());
     let q = name("routable");
     // Exclusive: nothing consumes it, and it goes away with the connection.
-    channel
-        .queue_declare(
-            q.as_str().into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
+    exclusive_queue(&channel, &q).await;
     channel
         .basic_publish(
             "".into(),
@@ -442,17 +451,7 @@ async fn a_returned_message_fails_the_publish_span_with_confirms_on() {
 
 /// An exclusive queue bound to a new direct exchange with routing key `created`; returns the exchange.
 async fn bound_queue(channel: &TracedChannel, q: &str) -> String {
-    channel
-        .queue_declare(
-            q.into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
+    exclusive_queue(channel, q).await;
     let ex = name("get-ex");
     channel
         .exchange_declare(

@@ -16,6 +16,21 @@ struct Item {
     name: String,
 }
 
+/// A new table `(id int)`, with the spans of creating it cleared.
+async fn int_table(
+    pool: &TracedPool<sqlx::Postgres>,
+    capture: &SpanCapture,
+    prefix: &str,
+) -> String {
+    let t = table(prefix);
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {t} (id int)")))
+        .execute(pool)
+        .await
+        .expect("create");
+    capture.reset();
+    t
+}
+
 #[tokio::test]
 async fn every_operation_kind_is_a_client_span_under_the_enclosing_span() {
     let capture = SpanCapture::new();
@@ -241,12 +256,7 @@ async fn a_dropped_stream_ends_its_span_with_the_rows_so_far() {
 async fn transactions_show_begin_queries_and_commit_or_rollback() {
     let capture = SpanCapture::new();
     let pool = pg(&capture).await;
-    let t = table("tx");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {t} (id int)")))
-        .execute(&pool)
-        .await
-        .expect("create");
-    capture.reset();
+    let t = int_table(&pool, &capture, "tx").await;
 
     let mut tx = pool.begin().await.expect("begin");
     sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {t} VALUES ($1)")))
@@ -324,12 +334,7 @@ async fn acquired_connections_and_annotations_are_traced() {
 async fn an_acquired_connection_pings_opens_transactions_and_lends_the_plain_connection() {
     let capture = SpanCapture::new();
     let pool = pg(&capture).await;
-    let t = table("conn_tx");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE TABLE {t} (id int)")))
-        .execute(&pool)
-        .await
-        .expect("create");
-    capture.reset();
+    let t = int_table(&pool, &capture, "conn_tx").await;
 
     let mut conn = pool.acquire().await.expect("acquire");
     conn.ping().await.expect("ping");
