@@ -85,7 +85,7 @@ impl Instrumentation {
     /// assert_eq!(instrumentation.scope_name(), "tracewire-http");
     /// ```
     pub fn global(name: &'static str) -> Self {
-        Self::from_parts(scope(name), OnceLock::new(), OnceLock::new())
+        Self::from_parts(scope(name), None, OnceLock::new(), OnceLock::new())
     }
 
     /// Spans through the given tracer provider (metrics still go to the global meter provider unless
@@ -108,22 +108,19 @@ impl Instrumentation {
             .cloned();
         let tracer = OnceLock::new();
         let _ = tracer.set(Arc::new(BoxedTracer::new(Box::new(concrete))));
-        let mut instrumentation = Self::from_parts(scope(name), tracer, OnceLock::new());
-        if let Some(inner) = Arc::get_mut(&mut instrumentation.inner) {
-            inner.sdk = sdk;
-        }
-        instrumentation
+        Self::from_parts(scope(name), sdk, tracer, OnceLock::new())
     }
 
     fn from_parts(
         scope: InstrumentationScope,
+        sdk: Option<opentelemetry_sdk::trace::SdkTracer>,
         tracer: OnceLock<Arc<BoxedTracer>>,
         meter: OnceLock<Meter>,
     ) -> Self {
         Instrumentation {
             inner: Arc::new(Inner {
                 scope,
-                sdk: None,
+                sdk,
                 tracer,
                 meter,
                 baggage_keys: Box::new([]),

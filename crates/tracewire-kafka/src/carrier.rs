@@ -86,42 +86,12 @@ pub(crate) fn inject(cx: &Context, existing: Option<&OwnedHeaders>) -> OwnedHead
     headers
 }
 
-/// The context extracted from a message's headers (empty when it has none). The headers are read from
-/// librdkafka once, not once per field the propagators ask for.
+/// The context extracted from a message's headers (empty when it has none).
 pub(crate) fn extract<H: Headers + ?Sized>(headers: Option<&H>) -> Context {
-    let Some(headers) = headers else {
-        return Context::new();
-    };
-    let fields: Vec<(&str, &str)> = all(headers)
-        .map(|h| (h.key, h.value.and_then(header_text).unwrap_or("")))
-        .collect();
-    if fields.is_empty() {
-        return Context::new();
-    }
-    opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract_with_context(&Context::new(), &ReadHeaders(&fields))
-    })
-}
-
-/// Headers already read, as text (binary values as empty).
-struct ReadHeaders<'a>(&'a [(&'a str, &'a str)]);
-
-impl Extractor for ReadHeaders<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.iter().map(|(k, _)| *k).collect()
-    }
-
-    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let values: Vec<&str> = self
-            .0
-            .iter()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-            .collect();
-        (!values.is_empty()).then_some(values)
+    match headers {
+        Some(headers) => opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract_with_context(&Context::new(), &HeaderExtractor(headers))
+        }),
+        None => Context::new(),
     }
 }

@@ -493,28 +493,19 @@ impl TracedChannel {
             .await;
         let destination = match &result {
             Ok(Some(message)) => {
-                let limits = config.instrumentation.limits();
-                StringValue::from(consume_destination(
-                    limits.bound(message.delivery.exchange.as_str()),
-                    limits.bound(message.delivery.routing_key.as_str()),
-                    queue_name.as_str(),
-                ))
-            }
-            _ => queue_name.clone(),
-        };
-        if destination != queue_name {
-            operation
-                .span()
-                .update_name(format!("receive {}", destination.as_str()));
-        }
-        operation
-            .span()
-            .set_attribute(KeyValue::new(MESSAGING_DESTINATION_NAME, destination));
-        match &result {
-            Ok(Some(message)) => {
                 let delivery = &message.delivery;
-                let from_message = extract(delivery);
-                let producer = from_message.span().span_context().clone();
+                let limits = config.instrumentation.limits();
+                let destination = StringValue::from(consume_destination(
+                    limits.bound(delivery.exchange.as_str()),
+                    limits.bound(delivery.routing_key.as_str()),
+                    queue_name.as_str(),
+                ));
+                if destination != queue_name {
+                    operation
+                        .span()
+                        .update_name(format!("receive {}", destination.as_str()));
+                }
+                let producer = extract(delivery).span().span_context().clone();
                 if producer.is_valid() {
                     operation.span().add_link(producer, Vec::new());
                 }
@@ -524,11 +515,18 @@ impl TracedChannel {
                 config
                     .consumed
                     .add(&config.instrumentation, 1, operation.metric_attributes());
+                destination
             }
-            Ok(None) => {}
-            Err(error) => operation
-                .fail(SpanError::new(error_type(error)).with_description(error.to_string())),
-        }
+            Ok(None) => queue_name,
+            Err(error) => {
+                operation
+                    .fail(SpanError::new(error_type(error)).with_description(error.to_string()));
+                queue_name
+            }
+        };
+        operation
+            .span()
+            .set_attribute(KeyValue::new(MESSAGING_DESTINATION_NAME, destination));
         result
     }
 }

@@ -4,6 +4,8 @@
 //! are events on the right span, over real OTLP. Its own test binary: it installs the global
 //! subscriber and providers.
 
+mod common;
+
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
@@ -47,18 +49,14 @@ async fn handler_events_and_instrumented_functions_land_under_the_server_span() 
     });
     let guard = Builder::from_config(config).console(false).install();
 
-    let app = axum::Router::new()
-        .route("/checkout", axum::routing::post(handler))
-        .layer(tracewire_http::HttpServerLayer::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let base = common::serve(
+        axum::Router::new()
+            .route("/checkout", axum::routing::post(handler))
+            .layer(tracewire_http::HttpServerLayer::new()),
+    )
+    .await;
     let body = reqwest::Client::new()
-        .post(format!("http://{addr}/checkout"))
+        .post(format!("{base}/checkout"))
         .send()
         .await
         .expect("response")

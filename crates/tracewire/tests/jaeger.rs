@@ -3,24 +3,16 @@
 //! tracewire-reqwest; B sees both the Jaeger and the W3C headers of A's client span, and one trace joins
 //! the Jaeger caller, A and B. Its own test binary: it installs the global propagator.
 
+mod common;
+
 use axum::http::HeaderMap;
+use common::serve;
 use opentelemetry::trace::{SpanKind, TraceId};
 use tracewire::{Builder, Config};
 use tracewire_testing::SpanCapture;
 
 const JAEGER_TRACE: &str = "a3ce929d0e0e4736";
 const JAEGER_SPAN: &str = "00f067aa0ba902b7";
-
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jaeger_caller_and_w3c_services_share_one_trace() {

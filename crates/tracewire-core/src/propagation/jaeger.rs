@@ -284,38 +284,24 @@ mod tests {
         }
     }
 
+    /// `uber-trace-id` header lines with these flags.
+    fn uber_lines(flags: &[&str]) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for f in flags {
+            let value = format!("{TID}:{SID}:0:{f}");
+            headers.append(UBER_TRACE_ID, value.parse().expect("valid in the test"));
+        }
+        headers
+    }
+
     #[test]
     fn duplicated_header_with_different_values_is_ignored() {
-        let mut headers = http::HeaderMap::new();
-        headers.append(
-            UBER_TRACE_ID,
-            format!("{TID}:{SID}:0:1")
-                .parse()
-                .expect("valid in the test"),
-        );
-        headers.append(
-            UBER_TRACE_ID,
-            format!("{TID}:{SID}:0:0")
-                .parse()
-                .expect("valid in the test"),
-        );
         let p = JaegerPropagator::new();
-        let cx = p.extract(&crate::propagation::HeaderExtractor(&headers));
+        let differing = uber_lines(&["1", "0"]);
+        let cx = p.extract(&crate::propagation::HeaderExtractor(&differing));
         assert!(!span_of(&cx).is_valid());
-        headers.remove(UBER_TRACE_ID);
-        headers.append(
-            UBER_TRACE_ID,
-            format!("{TID}:{SID}:0:1")
-                .parse()
-                .expect("valid in the test"),
-        );
-        headers.append(
-            UBER_TRACE_ID,
-            format!("{TID}:{SID}:0:1")
-                .parse()
-                .expect("valid in the test"),
-        );
-        let cx = p.extract(&crate::propagation::HeaderExtractor(&headers));
+        let same = uber_lines(&["1", "1"]);
+        let cx = p.extract(&crate::propagation::HeaderExtractor(&same));
         assert!(span_of(&cx).is_valid());
     }
 
