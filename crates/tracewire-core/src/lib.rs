@@ -10,6 +10,7 @@
 //! - [`http`]: HTTP method, span-name, status and header-capture rules;
 //! - [`messaging`]: where a consumer's span hangs (parent and links), operation types;
 //! - [`redact`] and [`limits`]: nothing secret and nothing unbounded is recorded;
+//! - [`intern`]: span names and repeated values shared instead of copied per operation;
 //! - [`metrics`]: duration histograms with the semantic-convention buckets;
 //! - [`waterfall`]: traces drawn as text waterfalls.
 //!
@@ -26,6 +27,7 @@
 
 pub mod attributes;
 pub mod http;
+pub mod intern;
 pub mod limits;
 pub mod messaging;
 pub mod metrics;

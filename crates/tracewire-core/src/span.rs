@@ -24,7 +24,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::context::{FutureExt, WithContext};
@@ -56,9 +56,10 @@ pub struct Instrumentation {
 
 struct Inner {
     scope: InstrumentationScope,
-    /// The SDK's own tracer when the provider given is the SDK's: its spans then live in the context
-    /// without the API's type-erasing box around them (one allocation less per span).
-    sdk: Option<opentelemetry_sdk::trace::SdkTracer>,
+    /// The SDK's own tracer when the provider given (or installed with [`install_tracer_provider`]) is
+    /// the SDK's: its spans then live in the context without the API's type-erasing box around them
+    /// (one allocation less per span). Read with the tracer, when the first span starts.
+    sdk: OnceLock<Option<opentelemetry_sdk::trace::SdkTracer>>,
     tracer: OnceLock<Arc<BoxedTracer>>,
     meter: OnceLock<Meter>,
     baggage_keys: Box<[Key]>,
@@ -85,7 +86,12 @@ impl Instrumentation {
     /// assert_eq!(instrumentation.scope_name(), "tracewire-http");
     /// ```
     pub fn global(name: &'static str) -> Self {
-        Self::from_parts(scope(name), None, OnceLock::new(), OnceLock::new())
+        Self::from_parts(
+            scope(name),
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+        )
     }
 
     /// Spans through the given tracer provider (metrics still go to the global meter provider unless
@@ -103,9 +109,12 @@ impl Instrumentation {
         P::Tracer: ObjectSafeTracer + Send + Sync + 'static,
     {
         let concrete = provider.tracer_with_scope(scope(name));
-        let sdk = (&concrete as &dyn std::any::Any)
-            .downcast_ref::<opentelemetry_sdk::trace::SdkTracer>()
-            .cloned();
+        let sdk = OnceLock::new();
+        let _ = sdk.set(
+            (&concrete as &dyn std::any::Any)
+                .downcast_ref::<opentelemetry_sdk::trace::SdkTracer>()
+                .cloned(),
+        );
         let tracer = OnceLock::new();
         let _ = tracer.set(Arc::new(BoxedTracer::new(Box::new(concrete))));
         Self::from_parts(scope(name), sdk, tracer, OnceLock::new())
@@ -113,7 +122,7 @@ impl Instrumentation {
 
     fn from_parts(
         scope: InstrumentationScope,
-        sdk: Option<opentelemetry_sdk::trace::SdkTracer>,
+        sdk: OnceLock<Option<opentelemetry_sdk::trace::SdkTracer>>,
         tracer: OnceLock<Arc<BoxedTracer>>,
         meter: OnceLock<Meter>,
     ) -> Self {
@@ -139,9 +148,13 @@ impl Instrumentation {
         if let Some(m) = self.inner.meter.get() {
             let _ = meter.set(m.clone());
         }
+        let sdk = OnceLock::new();
+        if let Some(t) = self.inner.sdk.get() {
+            let _ = sdk.set(t.clone());
+        }
         let mut inner = Inner {
             scope: self.inner.scope.clone(),
-            sdk: self.inner.sdk.clone(),
+            sdk,
             tracer,
             meter,
             baggage_keys: self.inner.baggage_keys.clone(),
@@ -235,6 +248,21 @@ impl Instrumentation {
         })
     }
 
+    /// The SDK tracer behind [`tracer`](Self::tracer), when there is one to reach without the box.
+    fn sdk_tracer(&self) -> Option<&opentelemetry_sdk::trace::SdkTracer> {
+        self.inner
+            .sdk
+            .get_or_init(|| {
+                let installed = INSTALLED_PROVIDER.read().ok()?;
+                Some(
+                    installed
+                        .as_ref()?
+                        .tracer_with_scope(self.inner.scope.clone()),
+                )
+            })
+            .as_ref()
+    }
+
     /// The meter metrics are recorded with.
     ///
     /// ```
@@ -321,7 +349,7 @@ impl Instrumentation {
             builder.links = Some(links);
         }
         let is_root = !parent.span().span_context().is_valid();
-        let cx = match &self.inner.sdk {
+        let cx = match self.sdk_tracer() {
             Some(sdk) => in_context(sdk.build_with_context(builder, parent), is_root, parent),
             None => in_context(
                 self.tracer().build_with_context(builder, parent),
@@ -330,6 +358,34 @@ impl Instrumentation {
             ),
         };
         ActiveSpan { cx, ended: false }
+    }
+}
+
+/// The SDK provider [`install_tracer_provider`] installed, for [`Instrumentation::global`].
+static INSTALLED_PROVIDER: RwLock<Option<opentelemetry_sdk::trace::SdkTracerProvider>> =
+    RwLock::new(None);
+
+/// Installs `provider` as the global tracer provider (`opentelemetry::global::set_tracer_provider`) and
+/// lets every [`Instrumentation::global`] start its spans on it directly, without the type-erasing box
+/// the global API puts around each span. `tracewire::init()` calls this. Install a provider this way
+/// (not with `opentelemetry::global::set_tracer_provider` alone) before the first span is started, and
+/// do not replace it afterwards through the OpenTelemetry API: boundaries that have started spans keep
+/// the provider installed here.
+///
+/// ```
+/// use opentelemetry::{Context, trace::SpanKind};
+/// use tracewire_core::span::{Instrumentation, Outcome, install_tracer_provider};
+///
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+/// install_tracer_provider(provider.clone());
+/// let span = Instrumentation::global("doc").start(SpanKind::Internal, "work", vec![], &Context::new());
+/// assert!(span.is_recording());
+/// span.end(Outcome::Success);
+/// ```
+pub fn install_tracer_provider(provider: opentelemetry_sdk::trace::SdkTracerProvider) {
+    global::set_tracer_provider(provider.clone());
+    if let Ok(mut installed) = INSTALLED_PROVIDER.write() {
+        *installed = Some(provider);
     }
 }
 

@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 use tracewire_core::attributes::*;
 use tracewire_core::http::{Side, normalize_method, protocol_version, span_name};
+use tracewire_core::intern::{Names, RecentValue};
 use tracewire_core::propagation;
 use tracewire_core::propagation::w3c::format_traceparent;
 use tracewire_core::span::{ActiveSpan, Outcome, SpanError};
@@ -142,6 +143,16 @@ where
     }
 }
 
+/// Span names per method and route template: a server has a fixed set of routes, so each name is made
+/// once. A route extractor that returns unbounded values fills the set and then pays per request.
+static ROUTE_NAMES: Names = Names::new(4096);
+
+thread_local! {
+    // Keep-alive connections and proxies send many requests with the same host and user agent in a row.
+    static RECENT_HOST: RecentValue = const { RecentValue::new() };
+    static RECENT_USER_AGENT: RecentValue = const { RecentValue::new() };
+}
+
 fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
     let instrumentation = &config.instrumentation;
     let limits = instrumentation.limits();
@@ -159,10 +170,20 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
     };
 
     let method = normalize_method(info.method.as_str());
-    let route: Option<StringValue> = match &config.route {
-        Some(route) => route(info).map(|r| shared(limits.bound(&r))),
-        None => axum_route(config, info).map(|r| shared(limits.bound(r))),
+    let custom_route;
+    let route_template = match &config.route {
+        Some(route) => {
+            custom_route = route(info);
+            custom_route.as_deref()
+        }
+        None => axum_route(config, info),
     };
+    let named = route_template.map(|template| {
+        ROUTE_NAMES.get(method.name, limits.bound(template), |_, template| {
+            span_name(method.name, Some(template)).into_owned()
+        })
+    });
+    let route: Option<StringValue> = named.as_ref().map(|n| n.text.clone());
     let headers = KnownHeaders::scan(info.headers);
     let origin = origin(info.uri, &headers);
     let scheme: StringValue = match origin.scheme {
@@ -194,7 +215,8 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
         attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
     }
     if let Some((host, port)) = origin.server {
-        attributes.push(KeyValue::new(SERVER_ADDRESS, limits.bound(host).to_owned()));
+        let host = RECENT_HOST.with(|recent| recent.get(limits.bound(host)));
+        attributes.push(KeyValue::new(SERVER_ADDRESS, host));
         let port = port.or(match scheme.as_str() {
             "https" => Some(443),
             "http" => Some(80),
@@ -223,10 +245,8 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
     }
     if let Some(agent) = headers.user_agent {
         let agent = String::from_utf8_lossy(agent.as_bytes());
-        attributes.push(KeyValue::new(
-            USER_AGENT_ORIGINAL,
-            limits.bound(&agent).to_owned(),
-        ));
+        let agent = RECENT_USER_AGENT.with(|recent| recent.get(limits.bound(&agent)));
+        attributes.push(KeyValue::new(USER_AGENT_ORIGINAL, agent));
     }
     config
         .request_headers
@@ -248,7 +268,10 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
         active.add(instrumentation, 1, &metric_attributes[..2]);
     }
 
-    let name = span_name(method.name, route.as_ref().map(StringValue::as_str));
+    let name = match named {
+        Some(named) => named.name,
+        None => span_name(method.name, None),
+    };
     let span = instrumentation.start_with_links(SpanKind::Server, name, attributes, links, &parent);
     RequestSpan {
         span,

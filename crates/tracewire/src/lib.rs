@@ -695,7 +695,7 @@ impl Telemetry {
     pub fn install(self) -> Guard {
         global::set_text_map_propagator(self.propagator());
         if let Some(provider) = &self.tracer_provider {
-            global::set_tracer_provider(provider.clone());
+            tracewire_core::span::install_tracer_provider(provider.clone());
         }
         if let Some(provider) = &self.meter_provider {
             global::set_meter_provider(provider.clone());

@@ -63,7 +63,12 @@ fn sdk_tracer_provider() -> opentelemetry_sdk::trace::SdkTracerProvider {
 
 fn install_global_otel(tracewire_propagator: bool) -> opentelemetry_sdk::trace::SdkTracerProvider {
     let provider = sdk_tracer_provider();
-    opentelemetry::global::set_tracer_provider(provider.clone());
+    if tracewire_propagator {
+        // What `tracewire::init()` does with its provider.
+        tracewire_core::span::install_tracer_provider(provider.clone());
+    } else {
+        opentelemetry::global::set_tracer_provider(provider.clone());
+    }
     let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
         .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
         .build();
