@@ -249,7 +249,12 @@ mod tests {
             assert_eq!(named.name, format!("GET {text}"));
             assert_eq!(named.text.as_str(), text);
         }
-        let kept = SET.entries.read().unwrap().as_ref().map_or(0, HashMap::len);
+        let kept = SET
+            .entries
+            .read()
+            .expect("not poisoned")
+            .as_ref()
+            .map_or(0, HashMap::len);
         assert_eq!(kept, 4);
         // The first four are interned, the rest are owned.
         assert!(matches!(

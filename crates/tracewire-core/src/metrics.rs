@@ -10,11 +10,17 @@
 //! duration.record(&instrumentation, 0.012, &[KeyValue::new("http.request.method", "GET")]);
 //! ```
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
-use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Histogram as OtelHistogram, UpDownCounter as OtelUpDownCounter};
+use opentelemetry::metrics::{
+    BoundCounter, BoundHistogram, BoundUpDownCounter, Histogram as OtelHistogram,
+    UpDownCounter as OtelUpDownCounter,
+};
+
+use opentelemetry::{KeyValue, Value};
 
 use crate::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
 
@@ -185,6 +191,7 @@ pub struct InstrumentSpec {
 pub struct Histogram {
     spec: InstrumentSpec,
     instrument: OnceLock<OtelHistogram<f64>>,
+    bound: BoundSets<BoundHistogram<f64>>,
 }
 
 impl Histogram {
@@ -200,6 +207,7 @@ impl Histogram {
         Histogram {
             spec,
             instrument: OnceLock::new(),
+            bound: BoundSets::new(),
         }
     }
 
@@ -231,17 +239,23 @@ impl Histogram {
     /// assert_eq!(points[0].attr("db.system.name"), Some("postgresql"));
     /// ```
     pub fn record(&self, instrumentation: &Instrumentation, value: f64, attributes: &[KeyValue]) {
-        self.instrument
-            .get_or_init(|| {
-                instrumentation
-                    .meter()
-                    .f64_histogram(self.spec.name)
-                    .with_description(self.spec.description)
-                    .with_unit(self.spec.unit)
-                    .with_boundaries(self.spec.buckets.to_vec())
-                    .build()
-            })
-            .record(value, attributes);
+        let instrument = self.instrument.get_or_init(|| {
+            instrumentation
+                .meter()
+                .f64_histogram(self.spec.name)
+                .with_description(self.spec.description)
+                .with_unit(self.spec.unit)
+                .with_boundaries(self.spec.buckets.to_vec())
+                .build()
+        });
+        let bound = self.bound.measure(
+            attributes,
+            || instrument.bind(attributes),
+            |bound| bound.record(value),
+        );
+        if !bound {
+            instrument.record(value, attributes);
+        }
     }
 }
 
@@ -258,6 +272,7 @@ impl Histogram {
 pub struct UpDownCounter {
     spec: InstrumentSpec,
     instrument: OnceLock<OtelUpDownCounter<i64>>,
+    bound: BoundSets<BoundUpDownCounter<i64>>,
 }
 
 impl UpDownCounter {
@@ -272,6 +287,7 @@ impl UpDownCounter {
         UpDownCounter {
             spec,
             instrument: OnceLock::new(),
+            bound: BoundSets::new(),
         }
     }
 
@@ -300,16 +316,22 @@ impl UpDownCounter {
     /// assert_eq!(metrics.points("http.server.active_requests")[0].value, 1.0);
     /// ```
     pub fn add(&self, instrumentation: &Instrumentation, delta: i64, attributes: &[KeyValue]) {
-        self.instrument
-            .get_or_init(|| {
-                instrumentation
-                    .meter()
-                    .i64_up_down_counter(self.spec.name)
-                    .with_description(self.spec.description)
-                    .with_unit(self.spec.unit)
-                    .build()
-            })
-            .add(delta, attributes);
+        let instrument = self.instrument.get_or_init(|| {
+            instrumentation
+                .meter()
+                .i64_up_down_counter(self.spec.name)
+                .with_description(self.spec.description)
+                .with_unit(self.spec.unit)
+                .build()
+        });
+        let bound = self.bound.measure(
+            attributes,
+            || instrument.bind(attributes),
+            |bound| bound.add(delta),
+        );
+        if !bound {
+            instrument.add(delta, attributes);
+        }
     }
 }
 
@@ -324,6 +346,7 @@ impl UpDownCounter {
 pub struct Counter {
     spec: InstrumentSpec,
     instrument: OnceLock<opentelemetry::metrics::Counter<u64>>,
+    bound: BoundSets<BoundCounter<u64>>,
 }
 
 impl Counter {
@@ -342,6 +365,7 @@ impl Counter {
         Counter {
             spec,
             instrument: OnceLock::new(),
+            bound: BoundSets::new(),
         }
     }
 
@@ -360,16 +384,189 @@ impl Counter {
     /// assert_eq!(points[0].attr("messaging.system"), Some("kafka"));
     /// ```
     pub fn add(&self, instrumentation: &Instrumentation, value: u64, attributes: &[KeyValue]) {
-        self.instrument
-            .get_or_init(|| {
-                instrumentation
-                    .meter()
-                    .u64_counter(self.spec.name)
-                    .with_description(self.spec.description)
-                    .with_unit(self.spec.unit)
-                    .build()
-            })
-            .add(value, attributes);
+        let instrument = self.instrument.get_or_init(|| {
+            instrumentation
+                .meter()
+                .u64_counter(self.spec.name)
+                .with_description(self.spec.description)
+                .with_unit(self.spec.unit)
+                .build()
+        });
+        let bound = self.bound.measure(
+            attributes,
+            || instrument.bind(attributes),
+            |bound| bound.add(value),
+        );
+        if !bound {
+            instrument.add(value, attributes);
+        }
+    }
+}
+
+/// How many attribute sets each instrument keeps bound. A boundary records a handful (method × route ×
+/// status, operation × topic); past this (attribute values that never repeat) measurements are made
+/// unbound, as without the cache.
+const MAX_BOUND_SETS: usize = 512;
+
+/// Instrument handles bound to the attribute sets seen so far (OpenTelemetry's bound instruments).
+///
+/// The SDK looks each unbound measurement's attributes up by hashing every key and value with SipHash,
+/// a tenth of an instrumented request's cost. Here a repeated set is found by a cheap hash of its text
+/// and an equality check that short-cuts on shared strings (attribute keys are constants, and values
+/// such as routes and topics are interned), and measured through its bound handle. The cheap hash is
+/// not resistant to chosen collisions, which only matters inside the bounded set.
+#[derive(Debug)]
+struct BoundSets<H> {
+    sets: RwLock<Option<BoundMap<H>>>,
+}
+
+/// Bound handles by the hash of their attributes (already a hash: the map only mixes it once more).
+type BoundMap<H> = HashMap<u64, Vec<(Box<[KeyValue]>, H)>, BuildHasherDefault<FxHasher>>;
+
+impl<H> BoundSets<H> {
+    const fn new() -> Self {
+        BoundSets {
+            sets: RwLock::new(None),
+        }
+    }
+
+    /// Measures through the handle bound to `attributes`, binding one with `bind` while there is room.
+    /// `false` when the set is not bound (the caller measures unbound).
+    fn measure(
+        &self,
+        attributes: &[KeyValue],
+        bind: impl FnOnce() -> H,
+        measure: impl FnOnce(&H),
+    ) -> bool {
+        let hash = hash_attributes(attributes);
+        if let Ok(sets) = self.sets.read()
+            && let Some(handle) = sets.as_ref().and_then(|sets| find(sets, hash, attributes))
+        {
+            measure(handle);
+            return true;
+        }
+        let Ok(mut sets) = self.sets.write() else {
+            return false;
+        };
+        let sets = sets.get_or_insert_with(HashMap::default);
+        if find(sets, hash, attributes).is_none() {
+            if sets.values().map(Vec::len).sum::<usize>() >= MAX_BOUND_SETS {
+                return false;
+            }
+            sets.entry(hash)
+                .or_default()
+                .push((attributes.into(), bind()));
+        }
+        match find(sets, hash, attributes) {
+            Some(handle) => {
+                measure(handle);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn find<'a, H>(sets: &'a BoundMap<H>, hash: u64, attributes: &[KeyValue]) -> Option<&'a H> {
+    sets.get(&hash)?
+        .iter()
+        .find(|(bound, _)| same_attributes(bound, attributes))
+        .map(|(_, handle)| handle)
+}
+
+/// A hash of the attributes: of each text, its length and its first and last eight bytes (equality
+/// settles the rest), and of numbers their value.
+fn hash_attributes(attributes: &[KeyValue]) -> u64 {
+    fn text(hasher: &mut FxHasher, text: &str) {
+        let bytes = text.as_bytes();
+        let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+            (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+            _ => {
+                let short = bytes
+                    .iter()
+                    .fold(0u64, |word, byte| (word << 8) | u64::from(*byte));
+                (short, 0)
+            }
+        };
+        hasher.add(head ^ (bytes.len() as u64).rotate_right(8));
+        hasher.add(tail);
+    }
+    let mut hasher = FxHasher::default();
+    for attribute in attributes {
+        text(&mut hasher, attribute.key.as_str());
+        match &attribute.value {
+            Value::String(value) => text(&mut hasher, value.as_str()),
+            Value::I64(number) => hasher.write_u64(*number as u64),
+            Value::F64(number) => hasher.write_u64(number.to_bits()),
+            Value::Bool(flag) => hasher.write_u8(u8::from(*flag)),
+            // Rare in metric attributes: equality tells them apart.
+            _ => hasher.write_u8(0xff),
+        }
+    }
+    hasher.finish()
+}
+
+/// Equal keys and values, in order; strings that share their memory are equal without a comparison.
+fn same_attributes(bound: &[KeyValue], attributes: &[KeyValue]) -> bool {
+    fn same_text(a: &str, b: &str) -> bool {
+        (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+    }
+    bound.len() == attributes.len()
+        && bound.iter().zip(attributes).all(|(a, b)| {
+            same_text(a.key.as_str(), b.key.as_str())
+                && match (&a.value, &b.value) {
+                    (Value::String(x), Value::String(y)) => same_text(x.as_str(), y.as_str()),
+                    (Value::I64(x), Value::I64(y)) => x == y,
+                    (Value::Bool(x), Value::Bool(y)) => x == y,
+                    (x, y) => x == y,
+                }
+        })
+}
+
+/// The multiply-rotate hash of rustc's `FxHasher`: a few instructions per word.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.add(value);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -539,5 +736,43 @@ impl Drop for MeasuredSpan {
             &self.metric_attributes,
         );
         self.span.finish(outcome);
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    #[test]
+    fn repeated_attribute_sets_are_measured_through_one_bound_handle() {
+        let sets: BoundSets<u32> = BoundSets::new();
+        let attributes = [
+            KeyValue::new("messaging.system", "kafka"),
+            KeyValue::new("messaging.destination.name", String::from("orders")),
+            KeyValue::new("server.port", 9092),
+        ];
+        let mut binds = 0;
+        for _ in 0..3 {
+            let same: Vec<KeyValue> = attributes.to_vec();
+            assert!(sets.measure(
+                &same,
+                || {
+                    binds += 1;
+                    7
+                },
+                |h| assert_eq!(*h, 7)
+            ));
+        }
+        assert_eq!(binds, 1);
+    }
+
+    #[test]
+    fn past_the_limit_nothing_more_is_bound() {
+        let sets: BoundSets<usize> = BoundSets::new();
+        for i in 0..MAX_BOUND_SETS + 10 {
+            let attributes = [KeyValue::new("id", i as i64)];
+            let bound = sets.measure(&attributes, || i, |h| assert_eq!(*h, i));
+            assert_eq!(bound, i < MAX_BOUND_SETS);
+        }
     }
 }

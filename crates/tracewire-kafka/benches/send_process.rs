@@ -2,6 +2,8 @@
 //! interleaved in one run, this process's CPU per message (the mock broker runs inside this process too,
 //! and is the same for both).
 //!
+//! Spans are dropped as they end; metrics go to an SDK meter provider.
+//!
 //! `cargo bench -p tracewire-kafka` (`TW_ROUNDS`, `TW_MESSAGES` from the environment).
 
 use std::time::Duration;
@@ -32,6 +34,18 @@ fn main() {
         .expect("runtime");
     let _runtime_context = runtime.enter();
     tracewire_core::propagation::install();
+    // Metrics are recorded as an application exporting them would: an SDK meter provider (read once an
+    // hour, so never during the run).
+    let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(
+            opentelemetry_sdk::metrics::PeriodicReader::builder(
+                opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+            )
+            .with_interval(Duration::from_secs(3600))
+            .build(),
+        )
+        .build();
+    opentelemetry::global::set_meter_provider(meters.clone());
     let provider = SdkTracerProvider::builder()
         .with_span_processor(DiscardSpans)
         .build();

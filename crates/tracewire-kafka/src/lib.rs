@@ -54,8 +54,9 @@
 //! duplicated. Binary or non-UTF-8 header values are never interpreted: a message with odd headers starts
 //! no trace and has no link, and reaches the application unchanged.
 
+use std::borrow::Cow;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt};
@@ -66,6 +67,7 @@ use rdkafka::message::{BorrowedMessage, Message, OwnedMessage, ToBytes};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
+use tracewire_core::intern::{Named, Names};
 use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent};
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
@@ -149,6 +151,32 @@ impl Config {
         }
         attributes
     }
+}
+
+/// Span names per operation and topic: made once per pair, as topics are few. Past 4096 pairs (topics
+/// made per tenant or per day), each operation builds its own.
+static NAMES: Names = Names::new(4096);
+
+/// The span name `{operation} {topic}` and the topic as an attribute value.
+fn named(operation: &'static str, topic: &str) -> Named {
+    NAMES.get(operation, topic, |operation, topic| {
+        format!("{operation} {topic}")
+    })
+}
+
+/// A partition id as an attribute value; the ids below 256 are formatted once.
+fn partition_value(partition: i32) -> StringValue {
+    static SMALL: OnceLock<Box<[StringValue]>> = OnceLock::new();
+    let small = SMALL.get_or_init(|| {
+        (0..256)
+            .map(|id: i32| StringValue::from(Arc::<str>::from(id.to_string())))
+            .collect()
+    });
+    usize::try_from(partition)
+        .ok()
+        .and_then(|id| small.get(id))
+        .cloned()
+        .unwrap_or_else(|| StringValue::from(partition.to_string()))
 }
 
 /// `error.type` of a Kafka error: the error code in Kafka's own upper snake case
@@ -281,7 +309,8 @@ fn start_send(
     headers: Option<&rdkafka::message::OwnedHeaders>,
 ) -> (MeasuredSpan, rdkafka::message::OwnedHeaders) {
     let limits = config.instrumentation.limits();
-    let topic = StringValue::from(limits.bound(topic).to_owned());
+    let named = named("send", limits.bound(topic));
+    let topic = named.text;
     let metric_attributes = config.base("send", operation_type::SEND, &topic);
     let mut attributes = metric_attributes.clone();
     if let Some(key) = key
@@ -304,14 +333,13 @@ fn start_send(
     if let Some(partition) = partition {
         attributes.push(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
-            partition.to_string(),
+            partition_value(partition),
         ));
     }
-    let name = format!("send {}", topic.as_str());
     let span = Context::map_current(|cx| {
         config
             .instrumentation
-            .start(SpanKind::Producer, name, attributes, cx)
+            .start(SpanKind::Producer, named.name, attributes, cx)
     });
     let headers = carrier::inject(span.context(), headers);
     let operation = MeasuredSpan::new(
@@ -331,7 +359,10 @@ fn finish_send(mut operation: MeasuredSpan, delivery: Result<(i32, i64), &KafkaE
     match delivery {
         Ok((partition, offset)) => {
             operation.span().set_attributes([
-                KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition.to_string()),
+                KeyValue::new(
+                    MESSAGING_DESTINATION_PARTITION_ID,
+                    partition_value(partition),
+                ),
                 KeyValue::new(MESSAGING_KAFKA_OFFSET, offset),
             ]);
         }
@@ -444,7 +475,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
                         vec![
                             KeyValue::new(
                                 MESSAGING_DESTINATION_PARTITION_ID,
-                                m.partition().to_string(),
+                                partition_value(m.partition()),
                             ),
                             KeyValue::new(MESSAGING_KAFKA_OFFSET, m.offset()),
                         ],
@@ -454,9 +485,9 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
             })
             .collect();
         let name = if same_topic && !messages.is_empty() {
-            format!("process {}", topic.as_str())
+            named("process", topic.as_str()).name
         } else {
-            "process".to_owned()
+            Cow::Borrowed("process")
         };
         let span = Context::map_current(|cx| {
             config
@@ -479,13 +510,14 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
     /// Commits `message`'s offset like [`Consumer::commit_message`], in a `commit {topic}` settle span.
     pub fn commit_message(&self, message: &TracedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
         let config = &self.config;
-        let topic = StringValue::from(
+        let named = named(
+            "commit",
             config
                 .instrumentation
                 .limits()
-                .bound(message.message.topic())
-                .to_owned(),
+                .bound(message.message.topic()),
         );
+        let topic = named.text;
         let mut metric_attributes = config.base("commit", operation_type::SETTLE, &topic);
         metric_attributes.push(KeyValue::new(
             MESSAGING_CONSUMER_GROUP_NAME,
@@ -494,7 +526,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         let mut attributes = metric_attributes.clone();
         attributes.push(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
-            message.message.partition().to_string(),
+            partition_value(message.message.partition()),
         ));
         attributes.push(KeyValue::new(
             MESSAGING_KAFKA_OFFSET,
@@ -502,7 +534,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         ));
         let span = config.instrumentation.start(
             SpanKind::Client,
-            format!("commit {}", topic.as_str()),
+            named.name,
             attributes,
             message.context(),
         );
@@ -602,13 +634,14 @@ impl<'a> std::ops::Deref for TracedMessage<'a> {
 impl<'a> TracedMessage<'a> {
     fn start(config: &Arc<Config>, group: &StringValue, message: BorrowedMessage<'a>) -> Self {
         let limits = config.instrumentation.limits();
-        let topic = StringValue::from(limits.bound(message.topic()).to_owned());
+        let named = named("process", limits.bound(message.topic()));
+        let topic = named.text;
         let mut metric_attributes = config.base("process", operation_type::PROCESS, &topic);
         metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
         let mut attributes = metric_attributes.clone();
         attributes.push(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
-            message.partition().to_string(),
+            partition_value(message.partition()),
         ));
         attributes.push(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
         if let Some(key) = message.key()
@@ -631,7 +664,7 @@ impl<'a> TracedMessage<'a> {
             Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
         let span = config.instrumentation.start_with_links(
             SpanKind::Consumer,
-            format!("process {}", topic.as_str()),
+            named.name,
             attributes,
             links,
             &parent,
