@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
@@ -418,6 +419,9 @@ const MAX_BOUND_SETS: usize = 512;
 #[derive(Debug)]
 struct BoundSets<H> {
     sets: RwLock<Option<BoundMap<H>>>,
+    /// Set once the map holds `MAX_BOUND_SETS` sets: new sets are then measured unbound without taking
+    /// the write lock.
+    full: AtomicBool,
 }
 
 /// Bound handles by the hash of their attributes (already a hash: the map only mixes it once more).
@@ -427,6 +431,7 @@ impl<H> BoundSets<H> {
     const fn new() -> Self {
         BoundSets {
             sets: RwLock::new(None),
+            full: AtomicBool::new(false),
         }
     }
 
@@ -445,12 +450,17 @@ impl<H> BoundSets<H> {
             measure(handle);
             return true;
         }
+        if self.full.load(Ordering::Relaxed) {
+            return false;
+        }
         let Ok(mut sets) = self.sets.write() else {
             return false;
         };
         let sets = sets.get_or_insert_with(HashMap::default);
         if find(sets, hash, attributes).is_none() {
-            if sets.values().map(Vec::len).sum::<usize>() >= MAX_BOUND_SETS {
+            let count: usize = sets.values().map(Vec::len).sum();
+            if count >= MAX_BOUND_SETS {
+                self.full.store(true, Ordering::Relaxed);
                 return false;
             }
             sets.entry(hash)

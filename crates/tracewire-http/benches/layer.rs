@@ -14,7 +14,7 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group};
 use http::Request;
 use http_body_util::BodyExt;
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::ServiceExt;
 use tracewire_http::HttpServerLayer;
@@ -78,14 +78,7 @@ fn install() -> (SdkTracerProvider, SdkMeterProvider) {
         .build();
     // What `tracewire::init()` does with its provider.
     tracewire_core::span::install_tracer_provider(tracer_provider.clone());
-    let meter_provider = SdkMeterProvider::builder()
-        .with_reader(
-            PeriodicReader::builder(InMemoryMetricExporter::default())
-                .with_interval(std::time::Duration::from_secs(3600))
-                .build(),
-        )
-        .build();
-    opentelemetry::global::set_meter_provider(meter_provider.clone());
+    let meter_provider = tracewire_testing::bench::install_meter_provider();
     tracewire_core::propagation::install();
     (tracer_provider, meter_provider)
 }

@@ -34,18 +34,7 @@ fn main() {
         .expect("runtime");
     let _runtime_context = runtime.enter();
     tracewire_core::propagation::install();
-    // Metrics are recorded as an application exporting them would: an SDK meter provider (read once an
-    // hour, so never during the run).
-    let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-        .with_reader(
-            opentelemetry_sdk::metrics::PeriodicReader::builder(
-                opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
-            )
-            .with_interval(Duration::from_secs(3600))
-            .build(),
-        )
-        .build();
-    opentelemetry::global::set_meter_provider(meters.clone());
+    let _meters = tracewire_testing::bench::install_meter_provider();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(DiscardSpans)
         .build();

@@ -1,6 +1,8 @@
 //! Publish and consume against the local RabbitMQ (127.0.0.1:5672): plain lapin against tracewire-lapin,
 //! interleaved in one run, this process's CPU per message (the broker is another process).
 //!
+//! Spans are dropped as they end; metrics go to an SDK meter provider.
+//!
 //! `cargo bench -p tracewire-lapin` (`TW_ROUNDS`, `TW_MESSAGES` from the environment).
 
 use futures_util::StreamExt;
@@ -23,6 +25,7 @@ fn main() {
         .build()
         .expect("runtime");
     tracewire_core::propagation::install();
+    let _meters = tracewire_testing::bench::install_meter_provider();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(DiscardSpans)
         .build();

@@ -66,6 +66,29 @@ pub fn process_cpu() -> Duration {
     Duration::from_nanos(total)
 }
 
+/// Installs, as the global meter provider, an SDK meter provider that aggregates every measurement and
+/// is read once an hour (never during a benchmark run), so benchmarks pay what an application exporting
+/// metrics pays. Keep the returned provider alive for the run.
+///
+/// ```
+/// let meters = tracewire_testing::bench::install_meter_provider();
+/// let counter = opentelemetry::global::meter("doc").u64_counter("jobs").build();
+/// counter.add(1, &[]);
+/// # let _ = meters.shutdown();
+/// ```
+pub fn install_meter_provider() -> opentelemetry_sdk::metrics::SdkMeterProvider {
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+    let provider = SdkMeterProvider::builder()
+        .with_reader(
+            PeriodicReader::builder(InMemoryMetricExporter::default())
+                .with_interval(Duration::from_secs(3600))
+                .build(),
+        )
+        .build();
+    opentelemetry::global::set_meter_provider(provider.clone());
+    provider
+}
+
 /// The median (NaN for no values).
 ///
 /// ```
