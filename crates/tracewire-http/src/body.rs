@@ -26,12 +26,12 @@ pin_project! {
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
-        span: Option<RequestSpan>,
+        span: Option<Box<RequestSpan>>,
     }
 }
 
 impl<B> ResponseBody<B> {
-    pub(crate) fn new(inner: B, span: Option<RequestSpan>) -> Self {
+    pub(crate) fn new(inner: B, span: Option<Box<RequestSpan>>) -> Self {
         ResponseBody { inner, span }
     }
 }

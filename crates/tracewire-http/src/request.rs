@@ -5,6 +5,8 @@
 //! input, so nothing is allocated and nothing grows.
 
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Uri, Version, header};
+use opentelemetry::propagation::Extractor;
+use tracewire_core::propagation::HeaderExtractor;
 
 /// What a filter, a route extractor or an `on_request` hook may look at.
 ///
@@ -146,7 +148,12 @@ pub(crate) struct KnownHeaders<'a> {
     pub x_forwarded_proto: Option<&'a str>,
     pub host: Option<&'a str>,
     pub user_agent: Option<&'a HeaderValue>,
+    /// `traceparent`, `tracestate`, `baggage`: the first line of each and how many there are.
+    pub propagation: [(Option<&'a HeaderValue>, usize); 3],
 }
+
+/// The W3C propagation fields, in the order of [`KnownHeaders::propagation`].
+const PROPAGATION_FIELDS: [&str; 3] = ["traceparent", "tracestate", "baggage"];
 
 impl<'a> KnownHeaders<'a> {
     pub(crate) fn scan(headers: &'a HeaderMap) -> Self {
@@ -169,6 +176,11 @@ impl<'a> KnownHeaders<'a> {
             } else if name == X_FORWARDED_HOST {
                 &mut known.x_forwarded_host
             } else {
+                if let Some(i) = PROPAGATION_FIELDS.iter().position(|f| name == *f) {
+                    let (first, count) = &mut known.propagation[i];
+                    first.get_or_insert(value);
+                    *count += 1;
+                }
                 continue;
             };
             // The first line counts; a value that is not visible ASCII is ignored.
@@ -177,6 +189,41 @@ impl<'a> KnownHeaders<'a> {
             }
         }
         known
+    }
+}
+
+/// Reads propagation fields for the global propagator: the W3C ones from what [`KnownHeaders::scan`]
+/// found (no second lookup in the header map), any other field from the headers, as
+/// [`tracewire_core::propagation::HeaderExtractor`] reads them.
+pub(crate) struct ScannedExtractor<'a> {
+    pub headers: HeaderExtractor<'a>,
+    pub known: &'a KnownHeaders<'a>,
+}
+
+impl Extractor for ScannedExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match PROPAGATION_FIELDS.iter().position(|f| *f == key) {
+            Some(i) => self.known.propagation[i]
+                .0
+                .and_then(|value| value.to_str().ok()),
+            None => self.headers.get(key),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.headers.keys()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        match PROPAGATION_FIELDS.iter().position(|f| *f == key) {
+            Some(i) => match self.known.propagation[i] {
+                (Some(value), 1) => Some(vec![value.to_str().unwrap_or("")]),
+                (None, _) => None,
+                // Several lines: read them all, in order.
+                _ => self.headers.get_all(key),
+            },
+            None => self.headers.get_all(key),
+        }
     }
 }
 
@@ -293,5 +340,42 @@ mod tests {
             let _ = parse_forwarded(v);
         }
         assert_eq!(split_host_port("host:99999"), Some(("host", None)));
+    }
+}
+
+#[cfg(test)]
+mod scanned_tests {
+    use super::*;
+
+    #[test]
+    fn scanned_fields_read_like_the_header_map() {
+        let mut headers = HeaderMap::new();
+        headers.append("traceparent", HeaderValue::from_static("00-a-b-01"));
+        headers.append("tracestate", HeaderValue::from_static("a=1"));
+        headers.append("host", HeaderValue::from_static("shop.example"));
+        headers.append("tracestate", HeaderValue::from_static("b=2"));
+        headers.append("uber-trace-id", HeaderValue::from_static("x:y:0:1"));
+        headers.append(
+            "baggage",
+            HeaderValue::from_bytes(b"k=\xff").expect("opaque bytes are a valid header value"),
+        );
+        let known = KnownHeaders::scan(&headers);
+        let scanned = ScannedExtractor {
+            headers: HeaderExtractor(&headers),
+            known: &known,
+        };
+        let plain = HeaderExtractor(&headers);
+        for key in [
+            "traceparent",
+            "tracestate",
+            "baggage",
+            "uber-trace-id",
+            "absent",
+        ] {
+            assert_eq!(scanned.get_all(key), plain.get_all(key), "{key}");
+            assert_eq!(scanned.get(key), plain.get(key), "{key}");
+        }
+        assert_eq!(scanned.get_all("tracestate"), Some(vec!["a=1", "b=2"]));
+        assert_eq!(known.host, Some("shop.example"));
     }
 }

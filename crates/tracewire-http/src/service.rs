@@ -19,7 +19,7 @@ use tracewire_core::span::{ActiveSpan, Outcome, SpanError};
 
 use crate::body::ResponseBody;
 use crate::layer::{Config, ResponseInfo, ResponseTraceHeader, SpanEnd};
-use crate::request::{KnownHeaders, RequestInfo, origin};
+use crate::request::{KnownHeaders, RequestInfo, ScannedExtractor, origin};
 
 /// The [`Service`] made by [`HttpServerLayer`](crate::HttpServerLayer).
 ///
@@ -153,13 +153,18 @@ thread_local! {
     static RECENT_USER_AGENT: RecentValue = const { RecentValue::new() };
 }
 
-fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
+fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> Box<RequestSpan> {
     let instrumentation = &config.instrumentation;
     let limits = instrumentation.limits();
+    let headers = KnownHeaders::scan(info.headers);
+    let carrier = ScannedExtractor {
+        headers: propagation::HeaderExtractor(info.headers),
+        known: &headers,
+    };
     let (parent, links) = if config.trust_incoming_context {
-        (propagation::extract(info.headers), Vec::new())
+        (propagation::extract_from(&carrier), Vec::new())
     } else {
-        let remote = propagation::extract_with_context(&Context::new(), info.headers);
+        let remote = propagation::extract_from_with_context(&Context::new(), &carrier);
         let remote = remote.span().span_context().clone();
         let links = if remote.is_valid() {
             vec![Link::with_context(remote)]
@@ -184,7 +189,6 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
         })
     });
     let route: Option<StringValue> = named.as_ref().map(|n| n.text.clone());
-    let headers = KnownHeaders::scan(info.headers);
     let origin = origin(info.uri, &headers);
     let scheme: StringValue = match origin.scheme {
         Some("https") => "https".into(),
@@ -273,14 +277,16 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> RequestSpan {
         None => span_name(method.name, None),
     };
     let span = instrumentation.start_with_links(SpanKind::Server, name, attributes, links, &parent);
-    RequestSpan {
+    // Boxed: the response future and body that carry it are moved through every map combinator of the
+    // service stack, and a pointer moves cheaper than the span's state.
+    Box::new(RequestSpan {
         span,
         config: config.clone(),
         started: Instant::now(),
         metric_attributes,
         status: None,
         outcome: None,
-    }
+    })
 }
 
 #[cfg(feature = "axum")]
@@ -328,7 +334,7 @@ pin_project! {
         #[pin]
         inner: F,
         cx: Context,
-        span: Option<RequestSpan>,
+        span: Option<Box<RequestSpan>>,
     }
 }
 

@@ -36,7 +36,7 @@ pub use trace_context::W3cTraceContextPropagator;
 use http::HeaderMap;
 use opentelemetry::Context;
 use opentelemetry::global;
-use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::propagation::{Extractor, TextMapCompositePropagator};
 
 /// W3C trace context followed by W3C baggage: what `OTEL_PROPAGATORS` defaults to.
 ///
@@ -81,6 +81,33 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// ```
 pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
     global::get_text_map_propagator(|p| p.extract_with_context(cx, &HeaderExtractor(headers)))
+}
+
+/// Like [`extract`], through any [`Extractor`] (a boundary that has already read its carrier).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use opentelemetry::trace::TraceContextExt;
+/// tracewire_core::propagation::install();
+/// let mut carrier = HashMap::new();
+/// carrier.insert("traceparent".to_string(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string());
+/// let cx = tracewire_core::propagation::extract_from(&carrier);
+/// assert!(cx.span().span_context().is_remote());
+/// ```
+pub fn extract_from(extractor: &dyn Extractor) -> Context {
+    global::get_text_map_propagator(|p| p.extract(extractor))
+}
+
+/// Like [`extract_from`], on top of `cx` instead of the current context.
+///
+/// ```
+/// use std::collections::HashMap;
+/// let carrier: HashMap<String, String> = HashMap::new();
+/// let cx = tracewire_core::propagation::extract_from_with_context(&opentelemetry::Context::new(), &carrier);
+/// # let _ = cx;
+/// ```
+pub fn extract_from_with_context(cx: &Context, extractor: &dyn Extractor) -> Context {
+    global::get_text_map_propagator(|p| p.extract_with_context(cx, extractor))
 }
 
 /// Injects `cx` into `headers` through the global propagator. Every header the propagator owns is
