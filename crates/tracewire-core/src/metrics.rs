@@ -484,8 +484,8 @@ fn find<'a, H>(sets: &'a BoundMap<H>, hash: u64, attributes: &[KeyValue]) -> Opt
         .map(|(_, handle)| handle)
 }
 
-/// A hash of the attributes: of each text, its length and its first and last eight bytes (equality
-/// settles the rest), and of numbers their value.
+/// A hash of the attribute values: of each text, its length and its first and last eight bytes
+/// (equality settles the rest), and of numbers their value.
 fn hash_attributes(attributes: &[KeyValue]) -> u64 {
     fn text(hasher: &mut FxHasher, text: &str) {
         let bytes = text.as_bytes();
@@ -501,9 +501,11 @@ fn hash_attributes(attributes: &[KeyValue]) -> u64 {
         hasher.add(head ^ (bytes.len() as u64).rotate_right(8));
         hasher.add(tail);
     }
+    // Keys are left out: a boundary's sets share their keys and differ in values, and equality checks
+    // the keys anyway.
     let mut hasher = FxHasher::default();
+    hasher.add(attributes.len() as u64);
     for attribute in attributes {
-        text(&mut hasher, attribute.key.as_str());
         match &attribute.value {
             Value::String(value) => text(&mut hasher, value.as_str()),
             Value::I64(number) => hasher.write_u64(*number as u64),

@@ -255,13 +255,6 @@ pub(crate) fn any_hex_val(b: u8) -> Option<u8> {
     }
 }
 
-/// Lowercase hex character of the low nibble of `n`.
-#[inline]
-fn lower_hex_char(n: u8) -> char {
-    let n = n & 0x0f;
-    char::from(if n < 10 { b'0' + n } else { b'a' + (n - 10) })
-}
-
 /// Uppercase hex character of the low nibble of `n`.
 #[inline]
 fn upper_hex_char(n: u8) -> char {
@@ -424,24 +417,23 @@ pub fn parse_traceparent(values: &[&[u8]]) -> Result<TraceParent, TraceParentErr
 /// ```
 #[must_use]
 pub fn format_traceparent(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> String {
-    let mut out = String::with_capacity(TRACEPARENT_LEN);
-    out.push(lower_hex_char(TRACEPARENT_VERSION >> 4));
-    out.push(lower_hex_char(TRACEPARENT_VERSION));
-    out.push('-');
-    for b in trace_id {
-        out.push(lower_hex_char(b >> 4));
-        out.push(lower_hex_char(b));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    fn put(out: &mut [u8], at: usize, byte: u8) {
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0x0f)];
     }
-    out.push('-');
-    for b in span_id {
-        out.push(lower_hex_char(b >> 4));
-        out.push(lower_hex_char(b));
+    // Written into a fixed buffer: every offset is known, so there is nothing to check per character.
+    let mut out = [b'-'; TRACEPARENT_LEN];
+    put(&mut out, 0, TRACEPARENT_VERSION);
+    for (i, byte) in trace_id.into_iter().enumerate() {
+        put(&mut out, 3 + 2 * i, byte);
     }
-    out.push('-');
-    let flags = flags & KNOWN_FLAGS;
-    out.push(lower_hex_char(flags >> 4));
-    out.push(lower_hex_char(flags));
-    out
+    for (i, byte) in span_id.into_iter().enumerate() {
+        put(&mut out, 36 + 2 * i, byte);
+    }
+    put(&mut out, 53, flags & KNOWN_FLAGS);
+    // Hex digits and dashes are ASCII: the conversion cannot fail.
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------
