@@ -1,5 +1,5 @@
 //! Rules shared by the messaging boundaries (Kafka, RabbitMQ): where a consumer's span hangs in the
-//! trace, and the operation types and verbs of semantic conventions §3.
+//! trace, span names, and the operation types and verbs of semantic conventions §3.
 //!
 //! The default follows `design.md`: a `process` span is a child of the ambient span when there is one
 //! (a worker's own span), else of the producer's context from the message; it always links to the
@@ -19,6 +19,8 @@
 
 use opentelemetry::Context;
 use opentelemetry::trace::{Link, TraceContextExt};
+
+use crate::intern::{Named, Names};
 
 /// Where a consumer's `process` span takes its parent from. Whatever the choice, the span links to the
 /// producer's context when the message carries one.
@@ -137,6 +139,25 @@ pub mod operation_type {
     /// assert_eq!(tracewire_core::messaging::operation_type::SETTLE, "settle");
     /// ```
     pub const SETTLE: &str = "settle";
+}
+
+/// Span names per operation and destination: made once per pair, as destinations (topics, exchanges and
+/// routing keys) repeat. Past 4096 pairs (destinations made per tenant or per day) each operation builds
+/// its own name.
+static SPAN_NAMES: Names = Names::new(4096);
+
+/// The span name `{operation} {destination}` (semantic conventions §3.2), shared between operations on the
+/// same destination, and the destination as an attribute value.
+///
+/// ```
+/// let named = tracewire_core::messaging::span_name("process", "orders");
+/// assert_eq!(named.name, "process orders");
+/// assert_eq!(named.text.as_str(), "orders");
+/// ```
+pub fn span_name(operation: &'static str, destination: &str) -> Named {
+    SPAN_NAMES.get(operation, destination, |operation, destination| {
+        format!("{operation} {destination}")
+    })
 }
 
 #[cfg(test)]

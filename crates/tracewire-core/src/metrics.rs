@@ -17,8 +17,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use opentelemetry::metrics::{
-    BoundCounter, BoundHistogram, BoundUpDownCounter, Histogram as OtelHistogram,
-    UpDownCounter as OtelUpDownCounter,
+    BoundCounter, BoundHistogram, BoundUpDownCounter, Counter as OtelCounter,
+    Histogram as OtelHistogram, UpDownCounter as OtelUpDownCounter,
 };
 
 use opentelemetry::{KeyValue, Value};
@@ -191,8 +191,7 @@ pub struct InstrumentSpec {
 #[derive(Debug)]
 pub struct Histogram {
     spec: InstrumentSpec,
-    instrument: OnceLock<OtelHistogram<f64>>,
-    bound: BoundSets<BoundHistogram<f64>>,
+    instrument: LazyInstrument<OtelHistogram<f64>, BoundHistogram<f64>>,
 }
 
 impl Histogram {
@@ -207,8 +206,7 @@ impl Histogram {
     pub const fn new(spec: InstrumentSpec) -> Self {
         Histogram {
             spec,
-            instrument: OnceLock::new(),
-            bound: BoundSets::new(),
+            instrument: LazyInstrument::new(),
         }
     }
 
@@ -240,23 +238,21 @@ impl Histogram {
     /// assert_eq!(points[0].attr("db.system.name"), Some("postgresql"));
     /// ```
     pub fn record(&self, instrumentation: &Instrumentation, value: f64, attributes: &[KeyValue]) {
-        let instrument = self.instrument.get_or_init(|| {
-            instrumentation
-                .meter()
-                .f64_histogram(self.spec.name)
-                .with_description(self.spec.description)
-                .with_unit(self.spec.unit)
-                .with_boundaries(self.spec.buckets.to_vec())
-                .build()
-        });
-        let bound = self.bound.measure(
+        self.instrument.measure(
             attributes,
-            || instrument.bind(attributes),
+            || {
+                instrumentation
+                    .meter()
+                    .f64_histogram(self.spec.name)
+                    .with_description(self.spec.description)
+                    .with_unit(self.spec.unit)
+                    .with_boundaries(self.spec.buckets.to_vec())
+                    .build()
+            },
+            OtelHistogram::bind,
             |bound| bound.record(value),
+            |unbound| unbound.record(value, attributes),
         );
-        if !bound {
-            instrument.record(value, attributes);
-        }
     }
 }
 
@@ -272,8 +268,7 @@ impl Histogram {
 #[derive(Debug)]
 pub struct UpDownCounter {
     spec: InstrumentSpec,
-    instrument: OnceLock<OtelUpDownCounter<i64>>,
-    bound: BoundSets<BoundUpDownCounter<i64>>,
+    instrument: LazyInstrument<OtelUpDownCounter<i64>, BoundUpDownCounter<i64>>,
 }
 
 impl UpDownCounter {
@@ -287,8 +282,7 @@ impl UpDownCounter {
     pub const fn new(spec: InstrumentSpec) -> Self {
         UpDownCounter {
             spec,
-            instrument: OnceLock::new(),
-            bound: BoundSets::new(),
+            instrument: LazyInstrument::new(),
         }
     }
 
@@ -317,22 +311,20 @@ impl UpDownCounter {
     /// assert_eq!(metrics.points("http.server.active_requests")[0].value, 1.0);
     /// ```
     pub fn add(&self, instrumentation: &Instrumentation, delta: i64, attributes: &[KeyValue]) {
-        let instrument = self.instrument.get_or_init(|| {
-            instrumentation
-                .meter()
-                .i64_up_down_counter(self.spec.name)
-                .with_description(self.spec.description)
-                .with_unit(self.spec.unit)
-                .build()
-        });
-        let bound = self.bound.measure(
+        self.instrument.measure(
             attributes,
-            || instrument.bind(attributes),
+            || {
+                instrumentation
+                    .meter()
+                    .i64_up_down_counter(self.spec.name)
+                    .with_description(self.spec.description)
+                    .with_unit(self.spec.unit)
+                    .build()
+            },
+            OtelUpDownCounter::bind,
             |bound| bound.add(delta),
+            |unbound| unbound.add(delta, attributes),
         );
-        if !bound {
-            instrument.add(delta, attributes);
-        }
     }
 }
 
@@ -346,8 +338,7 @@ impl UpDownCounter {
 #[derive(Debug)]
 pub struct Counter {
     spec: InstrumentSpec,
-    instrument: OnceLock<opentelemetry::metrics::Counter<u64>>,
-    bound: BoundSets<BoundCounter<u64>>,
+    instrument: LazyInstrument<OtelCounter<u64>, BoundCounter<u64>>,
 }
 
 impl Counter {
@@ -365,8 +356,7 @@ impl Counter {
     pub const fn new(spec: InstrumentSpec) -> Self {
         Counter {
             spec,
-            instrument: OnceLock::new(),
-            bound: BoundSets::new(),
+            instrument: LazyInstrument::new(),
         }
     }
 
@@ -385,21 +375,54 @@ impl Counter {
     /// assert_eq!(points[0].attr("messaging.system"), Some("kafka"));
     /// ```
     pub fn add(&self, instrumentation: &Instrumentation, value: u64, attributes: &[KeyValue]) {
-        let instrument = self.instrument.get_or_init(|| {
-            instrumentation
-                .meter()
-                .u64_counter(self.spec.name)
-                .with_description(self.spec.description)
-                .with_unit(self.spec.unit)
-                .build()
-        });
-        let bound = self.bound.measure(
+        self.instrument.measure(
             attributes,
-            || instrument.bind(attributes),
+            || {
+                instrumentation
+                    .meter()
+                    .u64_counter(self.spec.name)
+                    .with_description(self.spec.description)
+                    .with_unit(self.spec.unit)
+                    .build()
+            },
+            OtelCounter::bind,
             |bound| bound.add(value),
+            |unbound| unbound.add(value, attributes),
         );
-        if !bound {
-            instrument.add(value, attributes);
+    }
+}
+
+/// An instrument made on first use, with the handles bound to the attribute sets it has measured.
+#[derive(Debug)]
+struct LazyInstrument<I, B> {
+    instrument: OnceLock<I>,
+    bound: BoundSets<B>,
+}
+
+impl<I, B> LazyInstrument<I, B> {
+    const fn new() -> Self {
+        LazyInstrument {
+            instrument: OnceLock::new(),
+            bound: BoundSets::new(),
+        }
+    }
+
+    /// Measures through the handle bound to `attributes`, or through the instrument itself when the set
+    /// cannot be bound.
+    fn measure(
+        &self,
+        attributes: &[KeyValue],
+        make: impl FnOnce() -> I,
+        bind: impl FnOnce(&I, &[KeyValue]) -> B,
+        bound: impl FnOnce(&B),
+        unbound: impl FnOnce(&I),
+    ) {
+        let instrument = self.instrument.get_or_init(make);
+        if !self
+            .bound
+            .measure(attributes, || bind(instrument, attributes), bound)
+        {
+            unbound(instrument);
         }
     }
 }

@@ -67,8 +67,7 @@ use rdkafka::message::{BorrowedMessage, Message, OwnedMessage, ToBytes};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
-use tracewire_core::intern::{Named, Names};
-use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent};
+use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
     MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
@@ -151,17 +150,6 @@ impl Config {
         }
         attributes
     }
-}
-
-/// Span names per operation and topic: made once per pair, as topics are few. Past 4096 pairs (topics
-/// made per tenant or per day), each operation builds its own.
-static NAMES: Names = Names::new(4096);
-
-/// The span name `{operation} {topic}` and the topic as an attribute value.
-fn named(operation: &'static str, topic: &str) -> Named {
-    NAMES.get(operation, topic, |operation, topic| {
-        format!("{operation} {topic}")
-    })
 }
 
 /// A partition id as an attribute value; the ids below 256 are formatted once.
@@ -309,7 +297,7 @@ fn start_send(
     headers: Option<&rdkafka::message::OwnedHeaders>,
 ) -> (MeasuredSpan, rdkafka::message::OwnedHeaders) {
     let limits = config.instrumentation.limits();
-    let named = named("send", limits.bound(topic));
+    let named = span_name("send", limits.bound(topic));
     let topic = named.text;
     let metric_attributes = config.base("send", operation_type::SEND, &topic);
     let mut attributes = metric_attributes.clone();
@@ -485,7 +473,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
             })
             .collect();
         let name = if same_topic && !messages.is_empty() {
-            named("process", topic.as_str()).name
+            span_name("process", topic.as_str()).name
         } else {
             Cow::Borrowed("process")
         };
@@ -510,7 +498,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
     /// Commits `message`'s offset like [`Consumer::commit_message`], in a `commit {topic}` settle span.
     pub fn commit_message(&self, message: &TracedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
         let config = &self.config;
-        let named = named(
+        let named = span_name(
             "commit",
             config
                 .instrumentation
@@ -634,7 +622,7 @@ impl<'a> std::ops::Deref for TracedMessage<'a> {
 impl<'a> TracedMessage<'a> {
     fn start(config: &Arc<Config>, group: &StringValue, message: BorrowedMessage<'a>) -> Self {
         let limits = config.instrumentation.limits();
-        let named = named("process", limits.bound(message.topic()));
+        let named = span_name("process", limits.bound(message.topic()));
         let topic = named.text;
         let mut metric_attributes = config.base("process", operation_type::PROCESS, &topic);
         metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));

@@ -75,7 +75,7 @@ use lapin::{
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tracewire_core::attributes::*;
-use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent};
+use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
     MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
@@ -362,7 +362,7 @@ impl TracedChannel {
             MESSAGING_MESSAGE_BODY_SIZE,
             payload.len() as i64,
         ));
-        let name = format!("publish {}", destination.as_str());
+        let name = span_name("publish", destination.as_str()).name;
         let span = Context::map_current(|cx| {
             config
                 .instrumentation
@@ -745,7 +745,7 @@ impl TracedDelivery {
         let from_message = extract(&delivery);
         let (parent, links) =
             Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
-        let name = format!("process {}", destination.as_str());
+        let name = span_name("process", destination.as_str()).name;
         let span = config.instrumentation.start_with_links(
             SpanKind::Consumer,
             name,
