@@ -170,6 +170,20 @@ fn owned(prefix: &str, text: &str, make: impl FnOnce(&str, &str) -> String) -> N
     }
 }
 
+/// `text` as an attribute value for a setting that every operation records (a broker address, a client
+/// id, a consumer group): reference counted, so the copy made per span and metric is a count, not an
+/// allocation, and bound metric sets recognise it by address. (A `StringValue` made from a `String`
+/// copies the text on every clone.)
+///
+/// ```
+/// let address = tracewire_core::intern::shared("broker.internal");
+/// let copy = address.clone();
+/// assert!(std::ptr::eq(address.as_str(), copy.as_str())); // one text, counted twice
+/// ```
+pub fn shared(text: impl Into<Arc<str>>) -> StringValue {
+    StringValue::from(text.into())
+}
+
 /// The last value recorded in one place on this thread, shared while it repeats. Use it in a
 /// `thread_local!`, one per attribute.
 ///

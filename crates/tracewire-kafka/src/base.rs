@@ -16,6 +16,7 @@ use rdkafka::producer::{
 };
 use rdkafka::statistics::Statistics;
 use rdkafka::util::Timeout;
+use tracewire_core::intern::shared;
 use tracewire_core::metrics::MeasuredSpan;
 use tracewire_core::span::Instrumentation;
 
@@ -222,7 +223,7 @@ macro_rules! traced_callback_producer {
 
             /// Records `messaging.client.id`.
             pub fn with_client_id(mut self, id: impl Into<String>) -> Self {
-                let id = StringValue::from(id.into());
+                let id = shared(id.into());
                 self.config = Config::edited(&self.config, |c| c.client_id = Some(id));
                 self
             }
@@ -305,7 +306,7 @@ impl<C: ConsumerContext + 'static> TracedBaseConsumer<C> {
     pub fn new(consumer: BaseConsumer<C>, group: impl Into<String>) -> Self {
         TracedBaseConsumer {
             consumer,
-            group: StringValue::from(group.into()),
+            group: shared(group.into()),
             config: Arc::new(Config::new(Instrumentation::global("tracewire-kafka"))),
         }
     }

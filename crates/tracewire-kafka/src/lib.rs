@@ -67,6 +67,7 @@ use rdkafka::message::{BorrowedMessage, Message, OwnedMessage, ToBytes};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
+use tracewire_core::intern::shared;
 use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
@@ -227,14 +228,14 @@ impl TracedProducer {
     /// Records `messaging.client.id`.
     pub fn with_client_id(self, id: impl Into<String>) -> Self {
         let id = id.into();
-        self.edit(|c| c.client_id = Some(id.into()))
+        self.edit(|c| c.client_id = Some(shared(id)))
     }
 
     /// Records `server.address` / `server.port`.
     pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
         let address = address.into();
         self.edit(|c| {
-            c.address = Some(address.into());
+            c.address = Some(shared(address));
             c.port = Some(port);
         })
     }
@@ -387,7 +388,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
     pub fn new(consumer: StreamConsumer<C>, group: impl Into<String>) -> Self {
         TracedConsumer {
             consumer,
-            group: StringValue::from(group.into()),
+            group: shared(group.into()),
             config: Arc::new(Config::new(Instrumentation::global("tracewire-kafka"))),
         }
     }
@@ -411,7 +412,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
     pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
         let address = address.into();
         self.edit(|c| {
-            c.address = Some(address.into());
+            c.address = Some(shared(address));
             c.port = Some(port);
         })
     }

@@ -12,7 +12,7 @@ use lapin::{BasicProperties, Connection};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracewire_core::span::Instrumentation;
 use tracewire_lapin::TracedChannel;
-use tracewire_testing::bench::{DiscardSpans, env_count, median, process_cpu};
+use tracewire_testing::bench::{DiscardSpans, env_count, median, process_cpu, process_user_cpu};
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -54,112 +54,196 @@ fn main() {
         ))
         .expect("queue");
 
-    // Variant 2: plain lapin publishing and consuming the `traceparent` header tracewire carries, by
-    // hand — separates what carrying a header costs lapin and the broker from what tracewire costs.
-    let with_header = || {
-        let mut headers = FieldTable::default();
-        headers.insert(
-            "traceparent".into(),
-            AMQPValue::LongString("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".into()),
-        );
-        BasicProperties::default().with_headers(headers)
+    let bench = Bench {
+        plain,
+        traced,
+        queue,
     };
-    let mut publish: [Vec<f64>; 3] = Default::default();
-    let mut consume: [Vec<f64>; 3] = Default::default();
+    if let Ok(spec) = std::env::var("TW_COUNT") {
+        count(&runtime, &bench, &spec);
+        return;
+    }
+    // Per variant: [publish, consume] samples of all CPU and of user-mode CPU, µs per message.
+    let mut cpu: [[Vec<f64>; 2]; 3] = Default::default();
+    let mut user: [[Vec<f64>; 2]; 3] = Default::default();
+    let per_message = |d: std::time::Duration| d.as_secs_f64() * 1e6 / messages as f64;
     for round in 0..rounds {
         for k in 0..3 {
-            let variant = (k + round) % 3;
-            // Publish.
-            let before = process_cpu();
-            runtime.block_on(async {
-                for _ in 0..messages {
-                    if variant != 1 {
-                        let properties = if variant == 2 {
-                            with_header()
-                        } else {
-                            BasicProperties::default()
-                        };
-                        plain
-                            .basic_publish(
-                                "".into(),
-                                queue.as_str().into(),
-                                BasicPublishOptions::default(),
-                                b"payload",
-                                properties,
-                            )
-                            .await
-                            .expect("publish");
-                    } else {
-                        traced
-                            .basic_publish(
-                                "".into(),
-                                queue.as_str().into(),
-                                BasicPublishOptions::default(),
-                                b"payload",
-                                BasicProperties::default(),
-                            )
-                            .await
-                            .expect("publish");
-                    }
-                }
-            });
-            publish[variant].push((process_cpu() - before).as_secs_f64() * 1e6 / messages as f64);
+            let variant = VARIANTS[(k + round) % 3];
+            let v = variant as usize;
+            let (before, before_user) = (process_cpu(), process_user_cpu());
+            runtime.block_on(bench.publish(variant, messages));
+            cpu[v][0].push(per_message(process_cpu() - before));
+            user[v][0].push(per_message(process_user_cpu() - before_user));
             // Consume the same messages back, acking each.
             let tag = format!("c{round}{k}");
-            let before = process_cpu();
-            runtime.block_on(async {
-                if variant != 1 {
-                    let mut consumer = plain
-                        .basic_consume(
-                            queue.as_str().into(),
-                            tag.as_str().into(),
-                            BasicConsumeOptions::default(),
-                            FieldTable::default(),
-                        )
-                        .await
-                        .expect("consume");
-                    for _ in 0..messages {
-                        let d = consumer.next().await.expect("open").expect("delivery");
-                        d.ack(BasicAckOptions::default()).await.expect("ack");
-                    }
-                    plain
-                        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-                        .await
-                        .expect("cancel");
-                } else {
-                    let mut consumer = traced
-                        .basic_consume(
-                            queue.as_str().into(),
-                            tag.as_str().into(),
-                            BasicConsumeOptions::default(),
-                            FieldTable::default(),
-                        )
-                        .await
-                        .expect("consume");
-                    for _ in 0..messages {
-                        let d = consumer.next().await.expect("open").expect("delivery");
-                        d.ack(BasicAckOptions::default()).await.expect("ack");
-                    }
-                    traced
-                        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-                        .await
-                        .expect("cancel");
-                }
-            });
-            consume[variant].push((process_cpu() - before).as_secs_f64() * 1e6 / messages as f64);
+            let (before, before_user) = (process_cpu(), process_user_cpu());
+            runtime.block_on(bench.consume(variant, messages, &tag));
+            cpu[v][1].push(per_message(process_cpu() - before));
+            user[v][1].push(per_message(process_user_cpu() - before_user));
         }
     }
+    let Bench {
+        plain,
+        traced: _,
+        queue,
+    } = bench;
     let _ =
         runtime.block_on(plain.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()));
-    println!("| per message | lapin CPU µs | tracewire-lapin CPU µs | overhead |");
-    println!("|---|---|---|---|");
-    for (label, data) in [("publish", &publish), ("consume + ack", &consume)] {
-        let (a, b) = (median(data[0].clone()), median(data[1].clone()));
-        println!("| {label} | {a:.2} | {b:.2} | {:+.2} |", b - a);
-        let by_hand = median(data[2].clone());
-        println!(
-            "| {label}, against lapin carrying the same `traceparent` by hand | {by_hand:.2} | {b:.2} | {:+.2} |",
-            b - by_hand
-        );
+    println!(
+        "| per message (median of {rounds} rounds × {messages}) | lapin | lapin + `traceparent` by hand | tracewire-lapin | over lapin | over by hand |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (phase, label) in [(0, "publish"), (1, "consume + ack")] {
+        for (samples, what) in [(&cpu, "CPU µs"), (&user, "user CPU µs")] {
+            let m = |v: Variant| median(samples[v as usize][phase].clone());
+            let (plain, by_hand, traced) =
+                (m(Variant::Plain), m(Variant::ByHand), m(Variant::Traced));
+            println!(
+                "| {label}, {what} | {plain:.2} | {by_hand:.2} | {traced:.2} | {:+.2} | {:+.2} |",
+                traced - plain,
+                traced - by_hand
+            );
+        }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Variant {
+    /// Plain lapin, no headers.
+    Plain = 0,
+    /// tracewire-lapin.
+    Traced = 1,
+    /// Plain lapin publishing and consuming the `traceparent` header tracewire carries, by hand:
+    /// separates what carrying a header costs lapin and the broker from what tracewire costs.
+    ByHand = 2,
+}
+
+const VARIANTS: [Variant; 3] = [Variant::Plain, Variant::Traced, Variant::ByHand];
+
+struct Bench {
+    plain: lapin::Channel,
+    traced: TracedChannel,
+    queue: String,
+}
+
+impl Bench {
+    async fn publish(&self, variant: Variant, messages: usize) {
+        let with_header = || {
+            let mut headers = FieldTable::default();
+            headers.insert(
+                "traceparent".into(),
+                AMQPValue::LongString(
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".into(),
+                ),
+            );
+            BasicProperties::default().with_headers(headers)
+        };
+        let queue = self.queue.as_str();
+        for _ in 0..messages {
+            match variant {
+                Variant::Traced => {
+                    self.traced
+                        .basic_publish(
+                            "".into(),
+                            queue.into(),
+                            BasicPublishOptions::default(),
+                            b"payload",
+                            BasicProperties::default(),
+                        )
+                        .await
+                        .expect("publish");
+                }
+                Variant::Plain | Variant::ByHand => {
+                    let properties = if variant == Variant::ByHand {
+                        with_header()
+                    } else {
+                        BasicProperties::default()
+                    };
+                    self.plain
+                        .basic_publish(
+                            "".into(),
+                            queue.into(),
+                            BasicPublishOptions::default(),
+                            b"payload",
+                            properties,
+                        )
+                        .await
+                        .expect("publish");
+                }
+            }
+        }
+    }
+
+    async fn consume(&self, variant: Variant, messages: usize, tag: &str) {
+        let queue = self.queue.as_str();
+        if variant == Variant::Traced {
+            let mut consumer = self
+                .traced
+                .basic_consume(
+                    queue.into(),
+                    tag.into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .expect("consume");
+            for _ in 0..messages {
+                let d = consumer.next().await.expect("open").expect("delivery");
+                d.ack(BasicAckOptions::default()).await.expect("ack");
+            }
+        } else {
+            let mut consumer = self
+                .plain
+                .basic_consume(
+                    queue.into(),
+                    tag.into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .expect("consume");
+            for _ in 0..messages {
+                let d = consumer.next().await.expect("open").expect("delivery");
+                d.ack(BasicAckOptions::default()).await.expect("ack");
+            }
+        }
+        let channel: &lapin::Channel = match variant {
+            Variant::Traced => &self.traced,
+            Variant::Plain | Variant::ByHand => &self.plain,
+        };
+        channel
+            .basic_cancel(tag.into(), BasicCancelOptions::default())
+            .await
+            .expect("cancel");
+    }
+}
+
+/// `TW_COUNT=variant:phase:messages` (variant `plain`, `traced` or `by_hand`; phase `publish` or
+/// `both`) runs one variant and exits, for counting instructions where timings are too noisy:
+/// `valgrind --tool=callgrind` at two message counts, the difference divided by the difference;
+/// consuming is `both` less `publish`.
+fn count(runtime: &tokio::runtime::Runtime, bench: &Bench, spec: &str) {
+    let mut parts = spec.split(':');
+    let (Some(variant), Some(phase), Some(messages)) = (parts.next(), parts.next(), parts.next())
+    else {
+        panic!("TW_COUNT=variant:phase:messages");
+    };
+    let variant = match variant {
+        "plain" => Variant::Plain,
+        "traced" => Variant::Traced,
+        "by_hand" => Variant::ByHand,
+        other => panic!("unknown variant {other}"),
+    };
+    let messages: usize = messages.parse().expect("a message count");
+    runtime.block_on(async {
+        bench.publish(variant, messages).await;
+        if phase == "both" {
+            bench.consume(variant, messages, "count").await;
+        }
+        let _ = bench
+            .plain
+            .queue_delete(bench.queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    });
 }

@@ -53,6 +53,7 @@
 
 mod carrier;
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -75,6 +76,7 @@ use lapin::{
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tracewire_core::attributes::*;
+use tracewire_core::intern::{RecentValue, shared};
 use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
@@ -104,7 +106,7 @@ impl Config {
     fn new(instrumentation: Instrumentation, address: Option<String>, port: Option<u16>) -> Self {
         Config {
             instrumentation,
-            address: address.map(StringValue::from),
+            address: address.map(shared),
             port,
             parent: ConsumerParent::default(),
             settle_spans: false,
@@ -122,7 +124,7 @@ impl Config {
         kind: &'static str,
         destination: &StringValue,
     ) -> Vec<KeyValue> {
-        let mut attributes = Vec::with_capacity(12);
+        let mut attributes = Vec::with_capacity(8);
         attributes.push(KeyValue::new(MESSAGING_SYSTEM, SYSTEM));
         attributes.push(KeyValue::new(MESSAGING_OPERATION_NAME, operation));
         attributes.push(KeyValue::new(MESSAGING_OPERATION_TYPE, kind));
@@ -150,12 +152,7 @@ impl Config {
 /// assert_eq!(publish_destination("", ""), "amq.default");
 /// ```
 pub fn publish_destination(exchange: &str, routing_key: &str) -> String {
-    match (exchange.is_empty(), routing_key.is_empty()) {
-        (false, false) => format!("{exchange}:{routing_key}"),
-        (false, true) => exchange.to_owned(),
-        (true, false) => routing_key.to_owned(),
-        (true, true) => "amq.default".to_owned(),
-    }
+    with_publish_destination(exchange, routing_key, str::to_owned)
 }
 
 /// `messaging.destination.name` of a consumed message: `{exchange}:{routing_key}:{queue}`, empty parts
@@ -173,12 +170,46 @@ pub fn consume_destination(exchange: &str, routing_key: &str, queue: &str) -> St
     } else {
         routing_key
     };
-    [exchange, routing_key, queue]
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(":")
+    with_joined(&[exchange, routing_key, queue], str::to_owned)
+}
+
+fn with_publish_destination<R>(exchange: &str, routing_key: &str, f: impl FnOnce(&str) -> R) -> R {
+    if exchange.is_empty() && routing_key.is_empty() {
+        return f("amq.default");
+    }
+    with_joined(&[exchange, routing_key], f)
+}
+
+/// Hands `f` the non-empty `parts` joined by `:`. AMQP names are short strings (at most 255 bytes), so
+/// a destination is joined on the stack: a publish allocates nothing to find its interned name.
+fn with_joined<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
+    let mut buffer = [0u8; 768];
+    let mut len = 0;
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        let separator = usize::from(len > 0);
+        if len + separator + part.len() > buffer.len() {
+            let parts: Vec<&str> = parts.iter().filter(|p| !p.is_empty()).copied().collect();
+            return f(&parts.join(":"));
+        }
+        if separator == 1 {
+            buffer[len] = b':';
+        }
+        len += separator;
+        buffer[len..len + part.len()].copy_from_slice(part.as_bytes());
+        len += part.len();
+    }
+    // Whole `str`s and an ASCII separator: always UTF-8.
+    f(std::str::from_utf8(&buffer[..len]).unwrap_or_default())
+}
+
+thread_local! {
+    /// The routing key this thread recorded last: publishers and consumers repeat theirs.
+    static ROUTING_KEY: RecentValue = const { RecentValue::new() };
+}
+
+fn routing_key_value(config: &Config, routing_key: &str) -> StringValue {
+    let routing_key = config.instrumentation.limits().bound(routing_key);
+    ROUTING_KEY.with(|recent| recent.get(routing_key))
 }
 
 /// Connects like [`Connection::connect`], remembering the broker's address for `server.address` and
@@ -293,7 +324,7 @@ impl TracedChannel {
     pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
         let address = address.into();
         self.edit(|c| {
-            c.address = Some(address.into());
+            c.address = Some(shared(address));
             c.port = Some(port);
         })
     }
@@ -334,16 +365,18 @@ impl TracedChannel {
     ) -> lapin::Result<TracedConfirm> {
         let config = &self.config;
         let limits = config.instrumentation.limits();
-        let destination = StringValue::from(publish_destination(
+        let named = with_publish_destination(
             limits.bound(exchange.as_str()),
             limits.bound(routing_key.as_str()),
-        ));
-        let metric_attributes = config.base("publish", operation_type::SEND, &destination);
-        let mut attributes = metric_attributes.clone();
+            |destination| span_name("publish", destination),
+        );
+        let metric_attributes = config.base("publish", operation_type::SEND, &named.text);
+        let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
+        attributes.extend_from_slice(&metric_attributes);
         if !routing_key.as_str().is_empty() {
             attributes.push(KeyValue::new(
                 MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
-                limits.bound(routing_key.as_str()).to_owned(),
+                routing_key_value(config, routing_key.as_str()),
             ));
         }
         if let Some(id) = properties.message_id() {
@@ -362,11 +395,10 @@ impl TracedChannel {
             MESSAGING_MESSAGE_BODY_SIZE,
             payload.len() as i64,
         ));
-        let name = span_name("publish", destination.as_str()).name;
         let span = Context::map_current(|cx| {
             config
                 .instrumentation
-                .start(SpanKind::Producer, name, attributes, cx)
+                .start(SpanKind::Producer, named.name, attributes, cx)
         });
         let headers = tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
             // The application's headers without any the propagator owns: a stale `tracestate` or
@@ -449,6 +481,7 @@ impl TracedChannel {
             consumer,
             config: self.config.clone(),
             queue: queue_name,
+            last: None,
         })
     }
 
@@ -509,9 +542,9 @@ impl TracedChannel {
                 if producer.is_valid() {
                     operation.span().add_link(producer, Vec::new());
                 }
-                operation
-                    .span()
-                    .set_attributes(delivery_attributes(config, delivery));
+                let mut attributes = Vec::with_capacity(6);
+                delivery_attributes(config, delivery, &mut attributes);
+                operation.span().set_attributes(attributes);
                 config
                     .consumed
                     .add(&config.instrumentation, 1, operation.metric_attributes());
@@ -540,9 +573,9 @@ fn extract(delivery: &Delivery) -> Context {
     }
 }
 
-fn delivery_attributes(config: &Config, delivery: &Delivery) -> Vec<KeyValue> {
+/// The span attributes of one delivery (tag, routing key, redelivery, ids, size), appended to `attributes`.
+fn delivery_attributes(config: &Config, delivery: &Delivery, attributes: &mut Vec<KeyValue>) {
     let limits = config.instrumentation.limits();
-    let mut attributes = Vec::with_capacity(6);
     attributes.push(KeyValue::new(
         MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
         delivery.delivery_tag as i64,
@@ -550,7 +583,7 @@ fn delivery_attributes(config: &Config, delivery: &Delivery) -> Vec<KeyValue> {
     if !delivery.routing_key.as_str().is_empty() {
         attributes.push(KeyValue::new(
             MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
-            limits.bound(delivery.routing_key.as_str()).to_owned(),
+            routing_key_value(config, delivery.routing_key.as_str()),
         ));
     }
     if delivery.redelivered {
@@ -572,7 +605,6 @@ fn delivery_attributes(config: &Config, delivery: &Delivery) -> Vec<KeyValue> {
         MESSAGING_MESSAGE_BODY_SIZE,
         delivery.data.len() as i64,
     ));
-    attributes
 }
 
 /// The low-cardinality `error.type` of a lapin error: its kind (`invalid_channel_state`,
@@ -664,6 +696,43 @@ pub struct TracedConsumer {
     consumer: Consumer,
     config: Arc<Config>,
     queue: String,
+    last: Option<ConsumedFrom>,
+}
+
+/// What every delivery from one exchange and routing key shares: a consumer mostly sees one or a few,
+/// so their span name, destination and metric attributes are made once per change, not per delivery.
+#[derive(Debug)]
+struct ConsumedFrom {
+    exchange: ShortString,
+    routing_key: ShortString,
+    name: Cow<'static, str>,
+    destination: StringValue,
+    metric_attributes: Vec<KeyValue>,
+}
+
+impl ConsumedFrom {
+    fn new(config: &Config, queue: &str, delivery: &Delivery) -> Self {
+        let limits = config.instrumentation.limits();
+        let destination = consume_destination(
+            limits.bound(delivery.exchange.as_str()),
+            limits.bound(delivery.routing_key.as_str()),
+            limits.bound(queue),
+        );
+        let named = span_name("process", &destination);
+        let metric_attributes = config.base("process", operation_type::PROCESS, &named.text);
+        ConsumedFrom {
+            exchange: delivery.exchange.clone(),
+            routing_key: delivery.routing_key.clone(),
+            name: named.name,
+            destination: named.text,
+            metric_attributes,
+        }
+    }
+
+    fn matches(&self, delivery: &Delivery) -> bool {
+        self.exchange.as_str() == delivery.exchange.as_str()
+            && self.routing_key.as_str() == delivery.routing_key.as_str()
+    }
 }
 
 impl std::fmt::Debug for TracedConsumer {
@@ -678,10 +747,15 @@ impl Stream for TracedConsumer {
     type Item = lapin::Result<TracedDelivery>;
 
     fn poll_next(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        let polled = Pin::new(&mut self.consumer).poll_next(task);
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.consumer).poll_next(task);
         match polled {
             Poll::Ready(Some(Ok(delivery))) => {
-                let traced = TracedDelivery::start(&self.config, &self.queue, delivery);
+                let from = match &mut this.last {
+                    Some(last) if last.matches(&delivery) => last,
+                    last => last.insert(ConsumedFrom::new(&this.config, &this.queue, &delivery)),
+                };
+                let traced = TracedDelivery::start(&this.config, from, delivery);
                 Poll::Ready(Some(Ok(traced)))
             }
             Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
@@ -732,30 +806,23 @@ impl Deref for TracedDelivery {
 }
 
 impl TracedDelivery {
-    fn start(config: &Arc<Config>, queue: &str, delivery: Delivery) -> Self {
-        let limits = config.instrumentation.limits();
-        let destination = StringValue::from(consume_destination(
-            limits.bound(delivery.exchange.as_str()),
-            limits.bound(delivery.routing_key.as_str()),
-            limits.bound(queue),
-        ));
-        let metric_attributes = config.base("process", operation_type::PROCESS, &destination);
-        let mut attributes = metric_attributes.clone();
-        attributes.extend(delivery_attributes(config, &delivery));
+    fn start(config: &Arc<Config>, from: &ConsumedFrom, delivery: Delivery) -> Self {
+        let mut attributes = Vec::with_capacity(from.metric_attributes.len() + 6);
+        attributes.extend_from_slice(&from.metric_attributes);
+        delivery_attributes(config, &delivery, &mut attributes);
         let from_message = extract(&delivery);
         let (parent, links) =
             Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
-        let name = span_name("process", destination.as_str()).name;
         let span = config.instrumentation.start_with_links(
             SpanKind::Consumer,
-            name,
+            from.name.clone(),
             attributes,
             links,
             &parent,
         );
         config
             .consumed
-            .add(&config.instrumentation, 1, &metric_attributes);
+            .add(&config.instrumentation, 1, &from.metric_attributes);
         TracedDelivery {
             delivery,
             config: config.clone(),
@@ -763,9 +830,9 @@ impl TracedDelivery {
                 span,
                 config.instrumentation.clone(),
                 config.process_duration.clone(),
-                metric_attributes,
+                from.metric_attributes.clone(),
             ),
-            destination,
+            destination: from.destination.clone(),
         }
     }
 

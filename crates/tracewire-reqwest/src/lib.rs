@@ -49,6 +49,7 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next, Result};
 use tracewire_core::attributes::*;
 use tracewire_core::http::{HeaderCapture, Side, normalize_method, protocol_version, span_name};
+use tracewire_core::intern::shared;
 use tracewire_core::metrics::{HTTP_CLIENT_REQUEST_DURATION, Histogram};
 use tracewire_core::propagation;
 use tracewire_core::redact::Redactor;
@@ -69,7 +70,7 @@ pub struct UrlTemplate(StringValue);
 impl UrlTemplate {
     /// A template.
     pub fn new(template: impl Into<String>) -> Self {
-        UrlTemplate(StringValue::from(template.into()))
+        UrlTemplate(shared(template.into()))
     }
 }
 
@@ -274,7 +275,7 @@ impl Config {
         let mut metric_attributes = Vec::with_capacity(6);
         metric_attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method.name));
         if let Some(host) = host {
-            let host = StringValue::from(host);
+            let host = shared(host);
             attributes.push(KeyValue::new(SERVER_ADDRESS, host.clone()));
             metric_attributes.push(KeyValue::new(SERVER_ADDRESS, host));
         }

@@ -15,6 +15,7 @@ use sqlx::{
     Transaction,
 };
 use tracewire_core::attributes::*;
+use tracewire_core::intern::shared;
 use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram};
 use tracewire_core::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
 
@@ -610,8 +611,8 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
             config: Arc::new(Config {
                 instrumentation: self.instrumentation,
                 system,
-                namespace: endpoint.namespace.map(StringValue::from),
-                address: endpoint.address.map(StringValue::from),
+                namespace: endpoint.namespace.map(shared),
+                address: endpoint.address.map(shared),
                 port: endpoint.port,
                 dialect: DB::DIALECT,
                 status_code: DB::status_code,

@@ -66,6 +66,30 @@ pub fn process_cpu() -> Duration {
     Duration::from_nanos(total)
 }
 
+/// User-mode CPU time of this process (every thread), from `/proc/self/stat`: what the process's own code
+/// spent, without the system calls whose number varies with how I/O happens to batch from run to run.
+/// The kernel counts it in 10 ms ticks, so measure at least a second of work (zero where `/proc` is not
+/// available).
+///
+/// ```
+/// use tracewire_testing::bench::process_user_cpu;
+/// let before = process_user_cpu();
+/// let sum: u64 = (0..1_000_000u64).map(std::hint::black_box).sum();
+/// let spent = process_user_cpu().saturating_sub(before);
+/// println!("summed to {sum} in {spent:?} of user CPU");
+/// ```
+pub fn process_user_cpu() -> Duration {
+    // `/proc/[pid]/stat`: the command name (field 2) is in parentheses and may hold spaces, so fields are
+    // counted after the last `)`; `utime` is field 14, in USER_HZ ticks (100 per second on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let ticks = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(11))
+        .and_then(|utime| utime.parse::<u64>().ok())
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 /// Installs, as the global meter provider, an SDK meter provider that aggregates every measurement and
 /// is read once an hour (never during a benchmark run), so benchmarks pay what an application exporting
 /// metrics pays. Keep the returned provider alive for the run.
