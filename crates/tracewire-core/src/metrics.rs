@@ -240,19 +240,118 @@ impl Histogram {
     pub fn record(&self, instrumentation: &Instrumentation, value: f64, attributes: &[KeyValue]) {
         self.instrument.measure(
             attributes,
-            || {
-                instrumentation
-                    .meter()
-                    .f64_histogram(self.spec.name)
-                    .with_description(self.spec.description)
-                    .with_unit(self.spec.unit)
-                    .with_boundaries(self.spec.buckets.to_vec())
-                    .build()
-            },
+            || self.make(instrumentation),
             OtelHistogram::bind,
             |bound| bound.record(value),
             |unbound| unbound.record(value, attributes),
         );
+    }
+
+    /// This histogram bound to `attributes`, for an operation that records the same set again and again
+    /// (a consumer's destination): recording through it skips finding the set among the bound ones.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// let duration = Histogram::new(MESSAGING_PROCESS_DURATION);
+    /// let orders = duration.bind(&instrumentation, vec![KeyValue::new("messaging.destination.name", "orders")]);
+    /// orders.record(0.25);
+    /// orders.record(0.5);
+    /// let points = metrics.points("messaging.process.duration");
+    /// assert_eq!((points[0].count, points[0].value), (2, 0.75));
+    /// assert_eq!(points[0].attr("messaging.destination.name"), Some("orders"));
+    /// ```
+    pub fn bind(
+        &self,
+        instrumentation: &Instrumentation,
+        attributes: Vec<KeyValue>,
+    ) -> BoundHistogramSet {
+        let instrument = self.instrument.get(|| self.make(instrumentation)).clone();
+        let handle = self.instrument.bound(&attributes, OtelHistogram::bind);
+        BoundHistogramSet {
+            attributes: attributes.into(),
+            handle,
+            instrument,
+        }
+    }
+
+    fn make(&self, instrumentation: &Instrumentation) -> OtelHistogram<f64> {
+        instrumentation
+            .meter()
+            .f64_histogram(self.spec.name)
+            .with_description(self.spec.description)
+            .with_unit(self.spec.unit)
+            .with_boundaries(self.spec.buckets.to_vec())
+            .build()
+    }
+}
+
+/// A [`Histogram`] bound to one attribute set ([`Histogram::bind`]). Clones share the set.
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION};
+/// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+/// let duration = Histogram::new(MESSAGING_PROCESS_DURATION);
+/// let bound = duration.bind(&instrumentation, vec![KeyValue::new("messaging.system", "rabbitmq")]);
+/// assert_eq!(bound.attributes().len(), 1);
+/// bound.record(0.001);
+/// ```
+#[derive(Clone)]
+pub struct BoundHistogramSet {
+    attributes: Arc<[KeyValue]>,
+    /// `None` when the instrument keeps no more bound sets: then measured with the attributes.
+    handle: Option<BoundHistogram<f64>>,
+    instrument: OtelHistogram<f64>,
+}
+
+impl std::fmt::Debug for BoundHistogramSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundHistogramSet")
+            .field("attributes", &self.attributes)
+            .field("bound", &self.handle.is_some())
+            .finish()
+    }
+}
+
+impl BoundHistogramSet {
+    /// Records one value with the bound attributes.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION};
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+    /// Histogram::new(MESSAGING_PROCESS_DURATION).bind(&instrumentation, vec![]).record(0.5);
+    /// ```
+    pub fn record(&self, value: f64) {
+        match &self.handle {
+            Some(handle) => handle.record(value),
+            None => self.instrument.record(value, &self.attributes),
+        }
+    }
+
+    /// Records one value with the bound attributes and `extra` ones (an `error.type`), unbound.
+    fn record_with(&self, value: f64, extra: &[KeyValue]) {
+        let mut attributes = Vec::with_capacity(self.attributes.len() + extra.len());
+        attributes.extend_from_slice(&self.attributes);
+        attributes.extend_from_slice(extra);
+        self.instrument.record(value, &attributes);
+    }
+
+    /// The bound attributes.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION};
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+    /// let set = vec![KeyValue::new("messaging.system", "rabbitmq")];
+    /// let bound = Histogram::new(MESSAGING_PROCESS_DURATION).bind(&instrumentation, set.clone());
+    /// assert_eq!(bound.attributes(), set.as_slice());
+    /// ```
+    pub fn attributes(&self) -> &[KeyValue] {
+        &self.attributes
     }
 }
 
@@ -377,18 +476,90 @@ impl Counter {
     pub fn add(&self, instrumentation: &Instrumentation, value: u64, attributes: &[KeyValue]) {
         self.instrument.measure(
             attributes,
-            || {
-                instrumentation
-                    .meter()
-                    .u64_counter(self.spec.name)
-                    .with_description(self.spec.description)
-                    .with_unit(self.spec.unit)
-                    .build()
-            },
+            || self.make(instrumentation),
             OtelCounter::bind,
             |bound| bound.add(value),
             |unbound| unbound.add(value, attributes),
         );
+    }
+
+    /// This counter bound to `attributes`, for an operation that counts the same set again and again (a
+    /// consumer's destination): adding through it skips finding the set among the bound ones.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_CONSUMED_MESSAGES};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// let consumed = Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES);
+    /// let orders = consumed.bind(&instrumentation, &[KeyValue::new("messaging.destination.name", "orders")]);
+    /// orders.add(1);
+    /// orders.add(2);
+    /// assert_eq!(metrics.points("messaging.client.consumed.messages")[0].value, 3.0);
+    /// ```
+    pub fn bind(
+        &self,
+        instrumentation: &Instrumentation,
+        attributes: &[KeyValue],
+    ) -> BoundCounterSet {
+        let instrument = self.instrument.get(|| self.make(instrumentation)).clone();
+        let handle = self.instrument.bound(attributes, OtelCounter::bind);
+        BoundCounterSet {
+            attributes: attributes.into(),
+            handle,
+            instrument,
+        }
+    }
+
+    fn make(&self, instrumentation: &Instrumentation) -> OtelCounter<u64> {
+        instrumentation
+            .meter()
+            .u64_counter(self.spec.name)
+            .with_description(self.spec.description)
+            .with_unit(self.spec.unit)
+            .build()
+    }
+}
+
+/// A [`Counter`] bound to one attribute set ([`Counter::bind`]). Clones share the set.
+///
+/// ```
+/// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_SENT_MESSAGES};
+/// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+/// let sent = Counter::new(MESSAGING_CLIENT_SENT_MESSAGES).bind(&instrumentation, &[]);
+/// sent.add(1);
+/// ```
+#[derive(Clone)]
+pub struct BoundCounterSet {
+    attributes: Arc<[KeyValue]>,
+    /// `None` when the instrument keeps no more bound sets: then counted with the attributes.
+    handle: Option<BoundCounter<u64>>,
+    instrument: OtelCounter<u64>,
+}
+
+impl std::fmt::Debug for BoundCounterSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundCounterSet")
+            .field("attributes", &self.attributes)
+            .field("bound", &self.handle.is_some())
+            .finish()
+    }
+}
+
+impl BoundCounterSet {
+    /// Adds `value` with the bound attributes.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_SENT_MESSAGES};
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+    /// Counter::new(MESSAGING_CLIENT_SENT_MESSAGES).bind(&instrumentation, &[]).add(2);
+    /// ```
+    pub fn add(&self, value: u64) {
+        match &self.handle {
+            Some(handle) => handle.add(value),
+            None => self.instrument.add(value, &self.attributes),
+        }
     }
 }
 
@@ -405,6 +576,26 @@ impl<I, B> LazyInstrument<I, B> {
             instrument: OnceLock::new(),
             bound: BoundSets::new(),
         }
+    }
+
+    fn get(&self, make: impl FnOnce() -> I) -> &I {
+        self.instrument.get_or_init(make)
+    }
+
+    /// The handle bound to `attributes` (bound now if new), or `None` when no more sets are kept. The
+    /// instrument must have been made.
+    fn bound(&self, attributes: &[KeyValue], bind: impl FnOnce(&I, &[KeyValue]) -> B) -> Option<B>
+    where
+        B: Clone,
+    {
+        let instrument = self.instrument.get()?;
+        let mut handle = None;
+        self.bound.measure(
+            attributes,
+            || bind(instrument, attributes),
+            |bound| handle = Some(bound.clone()),
+        );
+        handle
     }
 
     /// Measures through the handle bound to `attributes`, or through the instrument itself when the set
@@ -623,11 +814,25 @@ impl Hasher for FxHasher {
 #[derive(Debug)]
 pub struct MeasuredSpan {
     span: ActiveSpan,
-    instrumentation: Instrumentation,
-    histogram: Arc<Histogram>,
-    metric_attributes: Vec<KeyValue>,
+    recorder: Recorder,
     started: Instant,
     error: Option<SpanError>,
+}
+
+/// Where a [`MeasuredSpan`]'s duration goes.
+#[derive(Debug)]
+enum Recorder {
+    Histogram {
+        instrumentation: Instrumentation,
+        histogram: Arc<Histogram>,
+        attributes: Vec<KeyValue>,
+    },
+    Bound(BoundHistogramSet),
+    /// A bound set with attributes added: recorded unbound, with this copy of them.
+    Extended {
+        set: BoundHistogramSet,
+        attributes: Vec<KeyValue>,
+    },
 }
 
 impl MeasuredSpan {
@@ -658,9 +863,41 @@ impl MeasuredSpan {
     ) -> Self {
         MeasuredSpan {
             span,
-            instrumentation,
-            histogram,
-            metric_attributes,
+            recorder: Recorder::Histogram {
+                instrumentation,
+                histogram,
+                attributes: metric_attributes,
+            },
+            started: Instant::now(),
+            error: None,
+        }
+    }
+
+    /// Measures `span` through a histogram bound to the operation's attributes ([`Histogram::bind`]),
+    /// from now: for operations that repeat one attribute set, such as a consumer's deliveries.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+    ///
+    /// let spans = tracewire_testing::SpanCapture::new();
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
+    /// let duration = Histogram::new(MESSAGING_PROCESS_DURATION);
+    /// let orders = duration.bind(&instrumentation, vec![KeyValue::new("messaging.destination.name", "orders")]);
+    /// for _ in 0..2 {
+    ///     let span = instrumentation.start(SpanKind::Consumer, "process orders", vec![], &Context::new());
+    ///     drop(MeasuredSpan::bound(span, orders.clone()));
+    /// }
+    /// assert_eq!(spans.spans().len(), 2);
+    /// let points = metrics.points("messaging.process.duration");
+    /// assert_eq!(points[0].count, 2);
+    /// assert_eq!(points[0].attr("messaging.destination.name"), Some("orders"));
+    /// ```
+    pub fn bound(span: ActiveSpan, set: BoundHistogramSet) -> Self {
+        MeasuredSpan {
+            span,
+            recorder: Recorder::Bound(set),
             started: Instant::now(),
             error: None,
         }
@@ -703,7 +940,12 @@ impl MeasuredSpan {
     /// assert_eq!(measured.metric_attributes(), attributes.as_slice());
     /// ```
     pub fn metric_attributes(&self) -> &[KeyValue] {
-        &self.metric_attributes
+        match &self.recorder {
+            Recorder::Histogram { attributes, .. } | Recorder::Extended { attributes, .. } => {
+                attributes
+            }
+            Recorder::Bound(set) => set.attributes(),
+        }
     }
 
     /// Adds an attribute to the metric (and not to the span).
@@ -727,7 +969,19 @@ impl MeasuredSpan {
     /// spans.spans().one("process").assert_no_attr("messaging.destination.name");
     /// ```
     pub fn push_metric_attribute(&mut self, attribute: KeyValue) {
-        self.metric_attributes.push(attribute);
+        match &mut self.recorder {
+            Recorder::Histogram { attributes, .. } | Recorder::Extended { attributes, .. } => {
+                attributes.push(attribute)
+            }
+            Recorder::Bound(set) => {
+                let mut attributes = set.attributes().to_vec();
+                attributes.push(attribute);
+                self.recorder = Recorder::Extended {
+                    set: set.clone(),
+                    attributes,
+                };
+            }
+        }
     }
 
     /// Marks the operation failed: the span ends with this error, the metric gets its `error.type`.
@@ -758,18 +1012,30 @@ impl MeasuredSpan {
 
 impl Drop for MeasuredSpan {
     fn drop(&mut self) {
-        let outcome = match self.error.take() {
-            Some(error) => {
-                self.metric_attributes.push(error.attribute());
-                Outcome::Failed(error)
+        let seconds = self.started.elapsed().as_secs_f64();
+        let error_type = self.error.as_ref().map(SpanError::attribute);
+        match &mut self.recorder {
+            Recorder::Histogram {
+                instrumentation,
+                histogram,
+                attributes,
+            } => {
+                attributes.extend(error_type);
+                histogram.record(instrumentation, seconds, attributes);
             }
+            Recorder::Bound(set) => match error_type {
+                None => set.record(seconds),
+                Some(error_type) => set.record_with(seconds, &[error_type]),
+            },
+            Recorder::Extended { set, attributes } => {
+                attributes.extend(error_type);
+                set.instrument.record(seconds, attributes);
+            }
+        }
+        let outcome = match self.error.take() {
+            Some(error) => Outcome::Failed(error),
             None => Outcome::Success,
         };
-        self.histogram.record(
-            &self.instrumentation,
-            self.started.elapsed().as_secs_f64(),
-            &self.metric_attributes,
-        );
         self.span.finish(outcome);
     }
 }

@@ -79,8 +79,9 @@ use tracewire_core::attributes::*;
 use tracewire_core::intern::{RecentValue, shared};
 use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
 use tracewire_core::metrics::{
-    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
-    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
+    BoundCounterSet, BoundHistogramSet, Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES,
+    MESSAGING_CLIENT_OPERATION_DURATION, MESSAGING_CLIENT_SENT_MESSAGES,
+    MESSAGING_PROCESS_DURATION, MeasuredSpan,
 };
 use tracewire_core::span::{Instrumentation, Outcome, SpanError, error_type_from_variant};
 
@@ -707,7 +708,9 @@ struct ConsumedFrom {
     routing_key: ShortString,
     name: Cow<'static, str>,
     destination: StringValue,
-    metric_attributes: Vec<KeyValue>,
+    consumed: BoundCounterSet,
+    /// `messaging.process.duration`, bound to the metric attributes of this destination.
+    process_duration: BoundHistogramSet,
 }
 
 impl ConsumedFrom {
@@ -720,12 +723,16 @@ impl ConsumedFrom {
         );
         let named = span_name("process", &destination);
         let metric_attributes = config.base("process", operation_type::PROCESS, &named.text);
+        let instrumentation = &config.instrumentation;
         ConsumedFrom {
             exchange: delivery.exchange.clone(),
             routing_key: delivery.routing_key.clone(),
             name: named.name,
             destination: named.text,
-            metric_attributes,
+            consumed: config.consumed.bind(instrumentation, &metric_attributes),
+            process_duration: config
+                .process_duration
+                .bind(instrumentation, metric_attributes),
         }
     }
 
@@ -807,8 +814,9 @@ impl Deref for TracedDelivery {
 
 impl TracedDelivery {
     fn start(config: &Arc<Config>, from: &ConsumedFrom, delivery: Delivery) -> Self {
-        let mut attributes = Vec::with_capacity(from.metric_attributes.len() + 6);
-        attributes.extend_from_slice(&from.metric_attributes);
+        let metric_attributes = from.process_duration.attributes();
+        let mut attributes = Vec::with_capacity(metric_attributes.len() + 6);
+        attributes.extend_from_slice(metric_attributes);
         delivery_attributes(config, &delivery, &mut attributes);
         let from_message = extract(&delivery);
         let (parent, links) =
@@ -820,18 +828,11 @@ impl TracedDelivery {
             links,
             &parent,
         );
-        config
-            .consumed
-            .add(&config.instrumentation, 1, &from.metric_attributes);
+        from.consumed.add(1);
         TracedDelivery {
             delivery,
             config: config.clone(),
-            operation: MeasuredSpan::new(
-                span,
-                config.instrumentation.clone(),
-                config.process_duration.clone(),
-                from.metric_attributes.clone(),
-            ),
+            operation: MeasuredSpan::bound(span, from.process_duration.clone()),
             destination: from.destination.clone(),
         }
     }
@@ -941,5 +942,14 @@ mod tests {
         assert_eq!(publish_destination("ex", ""), "ex");
         assert_eq!(consume_destination("", "", "q"), "q");
         assert_eq!(consume_destination("ex", "rk", "rk"), "ex:rk");
+    }
+
+    #[test]
+    fn names_longer_than_amqp_allows_are_still_joined() {
+        // lapin does not stop a `ShortString` past 255 bytes; the stack buffer then gives way.
+        let long = "x".repeat(500);
+        let joined = consume_destination(&long, "rk", &long);
+        assert_eq!(joined, format!("{long}:rk:{long}"));
+        assert_eq!(publish_destination(&long, &long), format!("{long}:{long}"));
     }
 }

@@ -714,3 +714,120 @@ async fn by_default_settling_is_an_event_on_the_process_span() {
             .any(|(k, v)| k.as_str() == "messaging.operation.type" && v.as_str() == "settle")
     );
 }
+
+#[tokio::test]
+async fn one_consumer_fed_by_two_exchanges_names_each_delivery_by_its_own() {
+    let capture = SpanCapture::new();
+    let metrics = tracewire_testing::MetricCapture::new();
+    tracewire_core::propagation::install();
+    let connection = tracewire_lapin::connect(URI, Default::default())
+        .await
+        .expect("RabbitMQ at 127.0.0.1:5672")
+        .with_instrumentation(metrics.instrumentation(
+            capture.instrumentation("tracewire-lapin"),
+            "tracewire-lapin",
+        ));
+    let channel = connection.create_channel().await.expect("channel");
+    let q = name("two-sources");
+    let orders = bound_queue(&channel, &q).await; // routing key `created`
+    let refunds = name("refunds-ex");
+    channel
+        .exchange_declare(
+            refunds.as_str().into(),
+            ExchangeKind::Fanout,
+            ExchangeDeclareOptions {
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("exchange");
+    channel
+        .queue_bind(
+            q.as_str().into(),
+            refunds.as_str().into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+    let mut consumer = consume(&channel, &q).await;
+    // orders, refunds, orders: the consumer's remembered destination must follow each change.
+    for (exchange, routing_key) in [
+        (&orders, "created"),
+        (&refunds, "refund"),
+        (&orders, "created"),
+    ] {
+        channel
+            .basic_publish(
+                exchange.as_str().into(),
+                routing_key.into(),
+                BasicPublishOptions::default(),
+                b"x",
+                BasicProperties::default(),
+            )
+            .await
+            .expect("publish");
+        let mut delivery = next(&mut consumer).await;
+        if exchange == &refunds {
+            delivery.record_error(&std::io::Error::other("refund rejected"));
+        }
+        delivery.ack(BasicAckOptions::default()).await.expect("ack");
+    }
+    drop(consumer);
+
+    let from_orders = format!("{orders}:created:{q}");
+    let from_refunds = format!("{refunds}:refund:{q}");
+    let spans = capture.spans();
+    let mut process: Vec<_> = spans
+        .data()
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Consumer)
+        .map(|s| (s.start_time, s.name.to_string()))
+        .collect();
+    process.sort();
+    let names: Vec<&str> = process.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("process {from_orders}"),
+            format!("process {from_refunds}"),
+            format!("process {from_orders}"),
+        ]
+    );
+    spans
+        .one(&format!("process {from_refunds}"))
+        .assert_attr("messaging.destination.name", from_refunds.clone())
+        .assert_attr("messaging.rabbitmq.destination.routing_key", "refund")
+        .assert_error("std::io::error::Error");
+
+    let consumed = metrics.points("messaging.client.consumed.messages");
+    let count = |destination: &str| {
+        consumed
+            .iter()
+            .filter(|p| p.attr("messaging.destination.name") == Some(destination))
+            .map(|p| p.value)
+            .sum::<f64>()
+    };
+    assert_eq!(
+        (count(&from_orders), count(&from_refunds)),
+        (2.0, 1.0),
+        "{consumed:?}"
+    );
+    // The failed delivery's duration carries its `error.type`; the others are under the bound set.
+    let process = metrics.points("messaging.process.duration");
+    let failed: Vec<_> = process
+        .iter()
+        .filter(|p| p.attr("error.type").is_some())
+        .collect();
+    assert_eq!(failed.len(), 1, "{process:?}");
+    assert_eq!(failed[0].attr("error.type"), Some("std::io::error::Error"));
+    assert_eq!(
+        failed[0].attr("messaging.destination.name"),
+        Some(from_refunds.as_str())
+    );
+    assert_eq!(process.iter().map(|p| p.count).sum::<u64>(), 3);
+    std::mem::forget(connection);
+}
