@@ -1,9 +1,11 @@
-//! Publish and consume against the local RabbitMQ (127.0.0.1:5672): plain lapin against tracewire-lapin,
-//! interleaved in one run, this process's CPU per message (the broker is another process).
+//! Publish and consume against the local RabbitMQ (127.0.0.1:5672): plain lapin, plain lapin carrying a
+//! `traceparent` header by hand, and tracewire-lapin, interleaved in one run; this process's CPU per
+//! message, all of it and user mode alone (the broker is another process).
 //!
 //! Spans are dropped as they end; metrics go to an SDK meter provider.
 //!
-//! `cargo bench -p tracewire-lapin` (`TW_ROUNDS`, `TW_MESSAGES` from the environment).
+//! `cargo bench -p tracewire-lapin` (`TW_ROUNDS`, `TW_MESSAGES` from the environment; `TW_COUNT` runs one
+//! variant for counting instructions, see [`count`]).
 
 use futures_util::StreamExt;
 use lapin::options::*;

@@ -46,15 +46,20 @@ impl Extractor for HeaderExtractor<'_> {
 /// let mut headers = FieldTable::default();
 /// tracewire_lapin::HeaderInjector(&mut headers).set("traceparent", "00-abc".into());
 /// assert!(headers.contains_key("traceparent"));
+/// // A key longer than an AMQP field name may be is left out.
+/// tracewire_lapin::HeaderInjector(&mut headers).set(&"k".repeat(256), "v".into());
+/// assert_eq!(headers.inner().len(), 1);
 /// ```
 #[derive(Debug)]
 pub struct HeaderInjector<'a>(pub &'a mut FieldTable);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        self.0.insert(
-            ShortString::from(key),
-            AMQPValue::LongString(LongString::from(value)),
-        );
+        // An AMQP field name is a short string (at most 255 bytes): a propagator's longer key cannot be
+        // carried, and is dropped rather than failing the publish.
+        if let Ok(key) = ShortString::try_new(key) {
+            self.0
+                .insert(key, AMQPValue::LongString(LongString::from(value)));
+        }
     }
 }

@@ -813,12 +813,23 @@ impl Deref for TracedDelivery {
 }
 
 impl TracedDelivery {
+    /// Starts the `process` span of `delivery`. The delivery (large) is moved once, into place.
+    #[inline]
     fn start(config: &Arc<Config>, from: &ConsumedFrom, delivery: Delivery) -> Self {
+        TracedDelivery {
+            operation: Self::process_span(config, from, &delivery),
+            delivery,
+            config: config.clone(),
+            destination: from.destination.clone(),
+        }
+    }
+
+    fn process_span(config: &Config, from: &ConsumedFrom, delivery: &Delivery) -> MeasuredSpan {
         let metric_attributes = from.process_duration.attributes();
         let mut attributes = Vec::with_capacity(metric_attributes.len() + 6);
         attributes.extend_from_slice(metric_attributes);
-        delivery_attributes(config, &delivery, &mut attributes);
-        let from_message = extract(&delivery);
+        delivery_attributes(config, delivery, &mut attributes);
+        let from_message = extract(delivery);
         let (parent, links) =
             Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
         let span = config.instrumentation.start_with_links(
@@ -829,12 +840,7 @@ impl TracedDelivery {
             &parent,
         );
         from.consumed.add(1);
-        TracedDelivery {
-            delivery,
-            config: config.clone(),
-            operation: MeasuredSpan::bound(span, from.process_duration.clone()),
-            destination: from.destination.clone(),
-        }
+        MeasuredSpan::bound(span, from.process_duration.clone())
     }
 
     /// The context of the `process` span (for spans of your own).
@@ -946,7 +952,7 @@ mod tests {
 
     #[test]
     fn names_longer_than_amqp_allows_are_still_joined() {
-        // lapin does not stop a `ShortString` past 255 bytes; the stack buffer then gives way.
+        // The public functions take any text; past what the stack buffer holds they allocate.
         let long = "x".repeat(500);
         let joined = consume_destination(&long, "rk", &long);
         assert_eq!(joined, format!("{long}:rk:{long}"));

@@ -141,9 +141,9 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
 pub fn header_text(bytes: &[u8]) -> Option<&str> {
     // A fold without early exit, which the compiler turns into a few vector instructions per 16 bytes:
     // propagation values are short, and nearly always valid.
-    let visible = bytes
-        .iter()
-        .fold(true, |ok, &b| ok & ((0x20..0x7f).contains(&b) | (b == b'\t')));
+    let visible = bytes.iter().fold(true, |ok, &b| {
+        ok & ((0x20..0x7f).contains(&b) | (b == b'\t'))
+    });
     if visible {
         std::str::from_utf8(bytes).ok()
     } else {
