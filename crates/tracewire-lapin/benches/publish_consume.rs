@@ -179,36 +179,27 @@ impl Bench {
 
     async fn consume(&self, variant: Variant, messages: usize, tag: &str) {
         let queue = self.queue.as_str();
+        let options = || BasicConsumeOptions::default();
         if variant == Variant::Traced {
-            let mut consumer = self
+            let consumer = self
                 .traced
-                .basic_consume(
-                    queue.into(),
-                    tag.into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
+                .basic_consume(queue.into(), tag.into(), options(), FieldTable::default())
                 .await
                 .expect("consume");
-            for _ in 0..messages {
-                let d = consumer.next().await.expect("open").expect("delivery");
-                d.ack(BasicAckOptions::default()).await.expect("ack");
-            }
+            drain(consumer, messages, |d| async move {
+                d.ack(BasicAckOptions::default()).await
+            })
+            .await;
         } else {
-            let mut consumer = self
+            let consumer = self
                 .plain
-                .basic_consume(
-                    queue.into(),
-                    tag.into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
+                .basic_consume(queue.into(), tag.into(), options(), FieldTable::default())
                 .await
                 .expect("consume");
-            for _ in 0..messages {
-                let d = consumer.next().await.expect("open").expect("delivery");
-                d.ack(BasicAckOptions::default()).await.expect("ack");
-            }
+            drain(consumer, messages, |d| async move {
+                d.ack(BasicAckOptions::default()).await
+            })
+            .await;
         }
         let channel: &lapin::Channel = match variant {
             Variant::Traced => &self.traced,
@@ -218,6 +209,18 @@ impl Bench {
             .basic_cancel(tag.into(), BasicCancelOptions::default())
             .await
             .expect("cancel");
+    }
+}
+
+/// Takes `messages` deliveries off `consumer`, acking each.
+async fn drain<S, D, A>(mut consumer: S, messages: usize, ack: impl Fn(D) -> A)
+where
+    S: futures_util::Stream<Item = lapin::Result<D>> + Unpin,
+    A: std::future::Future<Output = lapin::Result<bool>>,
+{
+    for _ in 0..messages {
+        let delivery = consumer.next().await.expect("open").expect("delivery");
+        ack(delivery).await.expect("ack");
     }
 }
 

@@ -40,6 +40,24 @@ async fn channel(capture: &SpanCapture) -> TracedChannel {
     channel
 }
 
+/// A channel whose spans and metrics are captured (no settle spans).
+async fn metered_channel() -> (SpanCapture, tracewire_testing::MetricCapture, TracedChannel) {
+    let capture = SpanCapture::new();
+    let metrics = tracewire_testing::MetricCapture::new();
+    tracewire_core::propagation::install();
+    let connection = tracewire_lapin::connect(URI, Default::default())
+        .await
+        .expect("RabbitMQ at 127.0.0.1:5672")
+        .with_instrumentation(metrics.instrumentation(
+            capture.instrumentation("tracewire-lapin"),
+            "tracewire-lapin",
+        ));
+    let channel = connection.create_channel().await.expect("channel");
+    // The connection must outlive the test's channel.
+    std::mem::forget(connection);
+    (capture, metrics, channel)
+}
+
 /// A queue removed once its consumers are gone.
 async fn queue(channel: &TracedChannel, name: &str) {
     declare(
@@ -110,33 +128,12 @@ async fn publish_and_consume_join_one_trace_on_every_exchange_kind() {
             None => (String::new(), q.clone()),
             Some(kind) => {
                 let ex = name("ex");
-                channel
-                    .exchange_declare(
-                        ex.as_str().into(),
-                        kind.clone(),
-                        ExchangeDeclareOptions {
-                            auto_delete: true,
-                            ..Default::default()
-                        },
-                        FieldTable::default(),
-                    )
-                    .await
-                    .expect("exchange");
                 let (binding, key) = match kind {
                     ExchangeKind::Topic => ("orders.*", "orders.created"),
                     ExchangeKind::Fanout => ("", "ignored"),
                     _ => ("created", "created"),
                 };
-                channel
-                    .queue_bind(
-                        q.as_str().into(),
-                        ex.as_str().into(),
-                        binding.into(),
-                        QueueBindOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await
-                    .expect("bind");
+                bind_new_exchange(&channel, &q, &ex, kind.clone(), binding).await;
                 (ex, key.to_owned())
             }
         };
@@ -450,13 +447,26 @@ async fn a_returned_message_fails_the_publish_span_with_confirms_on() {
 }
 
 /// An exclusive queue bound to a new direct exchange with routing key `created`; returns the exchange.
+/// A queue bound to a new direct exchange with the routing key `created`; the exchange's name.
 async fn bound_queue(channel: &TracedChannel, q: &str) -> String {
     exclusive_queue(channel, q).await;
     let ex = name("get-ex");
+    bind_new_exchange(channel, q, &ex, ExchangeKind::Direct, "created").await;
+    ex
+}
+
+/// Declares exchange `ex` (gone with its last binding) and binds queue `q` to it with `routing_key`.
+async fn bind_new_exchange(
+    channel: &TracedChannel,
+    q: &str,
+    ex: &str,
+    kind: ExchangeKind,
+    routing_key: &str,
+) {
     channel
         .exchange_declare(
-            ex.as_str().into(),
-            ExchangeKind::Direct,
+            ex.into(),
+            kind,
             ExchangeDeclareOptions {
                 auto_delete: true,
                 ..Default::default()
@@ -468,14 +478,13 @@ async fn bound_queue(channel: &TracedChannel, q: &str) -> String {
     channel
         .queue_bind(
             q.into(),
-            ex.as_str().into(),
-            "created".into(),
+            ex.into(),
+            routing_key.into(),
             QueueBindOptions::default(),
             FieldTable::default(),
         )
         .await
         .expect("bind");
-    ex
 }
 
 /// `basic_get` until a message comes (the publish is asynchronous on the broker's side).
@@ -555,17 +564,7 @@ async fn basic_get_has_a_receive_span_named_by_the_consume_destination() {
 
 #[tokio::test]
 async fn messaging_metrics_count_and_time_every_operation() {
-    let capture = SpanCapture::new();
-    let metrics = tracewire_testing::MetricCapture::new();
-    tracewire_core::propagation::install();
-    let connection = tracewire_lapin::connect(URI, Default::default())
-        .await
-        .expect("RabbitMQ at 127.0.0.1:5672")
-        .with_instrumentation(metrics.instrumentation(
-            capture.instrumentation("tracewire-lapin"),
-            "tracewire-lapin",
-        ));
-    let channel = connection.create_channel().await.expect("channel");
+    let (_capture, metrics, channel) = metered_channel().await;
     let q = name("metrics");
     let ex = bound_queue(&channel, &q).await;
     let mut consumer = consume(&channel, &q).await;
@@ -646,7 +645,6 @@ async fn messaging_metrics_count_and_time_every_operation() {
         receive.bounds,
         tracewire_core::metrics::MESSAGING_CLIENT_OPERATION_DURATION.buckets
     );
-    std::mem::forget(connection);
 }
 
 #[tokio::test]
@@ -717,42 +715,11 @@ async fn by_default_settling_is_an_event_on_the_process_span() {
 
 #[tokio::test]
 async fn one_consumer_fed_by_two_exchanges_names_each_delivery_by_its_own() {
-    let capture = SpanCapture::new();
-    let metrics = tracewire_testing::MetricCapture::new();
-    tracewire_core::propagation::install();
-    let connection = tracewire_lapin::connect(URI, Default::default())
-        .await
-        .expect("RabbitMQ at 127.0.0.1:5672")
-        .with_instrumentation(metrics.instrumentation(
-            capture.instrumentation("tracewire-lapin"),
-            "tracewire-lapin",
-        ));
-    let channel = connection.create_channel().await.expect("channel");
+    let (capture, metrics, channel) = metered_channel().await;
     let q = name("two-sources");
     let orders = bound_queue(&channel, &q).await; // routing key `created`
     let refunds = name("refunds-ex");
-    channel
-        .exchange_declare(
-            refunds.as_str().into(),
-            ExchangeKind::Fanout,
-            ExchangeDeclareOptions {
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("exchange");
-    channel
-        .queue_bind(
-            q.as_str().into(),
-            refunds.as_str().into(),
-            "".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind");
+    bind_new_exchange(&channel, &q, &refunds, ExchangeKind::Fanout, "").await;
     let mut consumer = consume(&channel, &q).await;
     // orders, refunds, orders: the consumer's remembered destination must follow each change.
     for (exchange, routing_key) in [
@@ -829,5 +796,4 @@ async fn one_consumer_fed_by_two_exchanges_names_each_delivery_by_its_own() {
         Some(from_refunds.as_str())
     );
     assert_eq!(process.iter().map(|p| p.count).sum::<u64>(), 3);
-    std::mem::forget(connection);
 }
