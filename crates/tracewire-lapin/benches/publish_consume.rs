@@ -14,7 +14,9 @@ use lapin::{BasicProperties, Connection};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracewire_core::span::Instrumentation;
 use tracewire_lapin::TracedChannel;
-use tracewire_testing::bench::{DiscardSpans, env_count, median, process_cpu, process_user_cpu};
+use tracewire_testing::bench::{
+    DiscardSpans, env_count, median, process_cpu, process_user_cpu, thread_cpu,
+};
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -65,24 +67,30 @@ fn main() {
         count(&runtime, &bench, &spec);
         return;
     }
-    // Per variant: [publish, consume] samples of all CPU and of user-mode CPU, µs per message.
+    // Per variant: [publish, consume] samples of all CPU, of user-mode CPU and of the application
+    // thread's CPU (where tracewire's code runs; lapin encodes and parses frames on its own thread), µs per
+    // message.
     let mut cpu: [[Vec<f64>; 2]; 3] = Default::default();
     let mut user: [[Vec<f64>; 2]; 3] = Default::default();
+    let mut app: [[Vec<f64>; 2]; 3] = Default::default();
     let per_message = |d: std::time::Duration| d.as_secs_f64() * 1e6 / messages as f64;
     for round in 0..rounds {
         for k in 0..3 {
             let variant = VARIANTS[(k + round) % 3];
             let v = variant as usize;
-            let (before, before_user) = (process_cpu(), process_user_cpu());
-            runtime.block_on(bench.publish(variant, messages));
-            cpu[v][0].push(per_message(process_cpu() - before));
-            user[v][0].push(per_message(process_user_cpu() - before_user));
-            // Consume the same messages back, acking each.
             let tag = format!("c{round}{k}");
-            let (before, before_user) = (process_cpu(), process_user_cpu());
-            runtime.block_on(bench.consume(variant, messages, &tag));
-            cpu[v][1].push(per_message(process_cpu() - before));
-            user[v][1].push(per_message(process_user_cpu() - before_user));
+            for phase in 0..2 {
+                let before = (process_cpu(), process_user_cpu(), thread_cpu());
+                if phase == 0 {
+                    runtime.block_on(bench.publish(variant, messages));
+                } else {
+                    // Consume the same messages back, acking each.
+                    runtime.block_on(bench.consume(variant, messages, &tag));
+                }
+                cpu[v][phase].push(per_message(process_cpu() - before.0));
+                user[v][phase].push(per_message(process_user_cpu() - before.1));
+                app[v][phase].push(per_message(thread_cpu() - before.2));
+            }
         }
     }
     let Bench {
@@ -97,7 +105,11 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     for (phase, label) in [(0, "publish"), (1, "consume + ack")] {
-        for (samples, what) in [(&cpu, "CPU µs"), (&user, "user CPU µs")] {
+        for (samples, what) in [
+            (&cpu, "CPU µs"),
+            (&user, "user CPU µs"),
+            (&app, "application thread CPU µs"),
+        ] {
             let m = |v: Variant| median(samples[v as usize][phase].clone());
             let (plain, by_hand, traced) =
                 (m(Variant::Plain), m(Variant::ByHand), m(Variant::Traced));

@@ -66,6 +66,27 @@ pub fn process_cpu() -> Duration {
     Duration::from_nanos(total)
 }
 
+/// CPU time of the calling thread, from `/proc/thread-self/schedstat` (nanosecond resolution; zero where
+/// `/proc` is not available): separates the work a client library does on the application's thread from
+/// what its own I/O threads do.
+///
+/// ```
+/// use tracewire_testing::bench::thread_cpu;
+/// let before = thread_cpu();
+/// let sum: u64 = (0..1_000_000u64).map(std::hint::black_box).sum();
+/// let spent = thread_cpu().saturating_sub(before);
+/// println!("summed to {sum} in {spent:?} of this thread's CPU");
+/// ```
+pub fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let nanos = stat
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(nanos)
+}
+
 /// User-mode CPU time of this process (every thread), from `/proc/self/stat`: what the process's own code
 /// spent, without the system calls whose number varies with how I/O happens to batch from run to run.
 /// The kernel counts it in 10 ms ticks, so measure at least a second of work (zero where `/proc` is not
