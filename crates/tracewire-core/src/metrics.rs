@@ -1068,6 +1068,69 @@ mod bound_tests {
     }
 
     #[test]
+    fn a_set_bound_past_the_limit_still_records_everything() {
+        let metrics = tracewire_testing::MetricCapture::new();
+        let instrumentation = Instrumentation::global("t").with_meter(metrics.meter("t"));
+        let histogram = Histogram::new(MESSAGING_PROCESS_DURATION);
+        for i in 0..MAX_BOUND_SETS {
+            histogram.record(&instrumentation, 1.0, &[KeyValue::new("id", i as i64)]);
+        }
+        let late = histogram.bind(&instrumentation, vec![KeyValue::new("id", -1)]);
+        assert!(late.handle.is_none(), "no room left to bind");
+        late.record(2.0);
+        late.record(3.0);
+        late.record_with(4.0, &[KeyValue::new("error.type", "timeout")]);
+        let counter = Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES);
+        let bound = counter.bind(&instrumentation, &[KeyValue::new("id", -1)]);
+        assert!(bound.handle.is_some());
+        bound.add(5);
+
+        let points = metrics.points("messaging.process.duration");
+        let late_points: Vec<_> = points
+            .iter()
+            .filter(|p| p.attr("id") == Some("-1"))
+            .collect();
+        let ok = late_points.iter().find(|p| p.attr("error.type").is_none());
+        let failed = late_points
+            .iter()
+            .find(|p| p.attr("error.type") == Some("timeout"));
+        assert_eq!(ok.map(|p| (p.count, p.value)), Some((2, 5.0)), "{points:?}");
+        assert_eq!(failed.map(|p| p.count), Some(1));
+        assert_eq!(points.len(), MAX_BOUND_SETS + 2);
+        let consumed = metrics.points("messaging.client.consumed.messages");
+        assert_eq!(consumed[0].value, 5.0);
+    }
+
+    #[test]
+    fn a_bound_measured_span_takes_added_attributes_and_errors() {
+        use opentelemetry::Context;
+        use opentelemetry::trace::SpanKind;
+        let spans = tracewire_testing::SpanCapture::new();
+        let metrics = tracewire_testing::MetricCapture::new();
+        // This crate's own `Instrumentation` (the test kit links another build of tracewire-core).
+        let instrumentation =
+            Instrumentation::with_provider(spans.provider(), "t").with_meter(metrics.meter("t"));
+        let histogram = Histogram::new(MESSAGING_PROCESS_DURATION);
+        let set = histogram.bind(&instrumentation, vec![KeyValue::new("q", "orders")]);
+        let start = || instrumentation.start(SpanKind::Consumer, "p", vec![], &Context::new());
+        drop(MeasuredSpan::bound(start(), set.clone()));
+        let mut extended = MeasuredSpan::bound(start(), set.clone());
+        extended.push_metric_attribute(KeyValue::new("partition", "3"));
+        assert_eq!(extended.metric_attributes().len(), 2);
+        extended.fail(SpanError::new("poison"));
+        drop(extended);
+
+        let points = metrics.points("messaging.process.duration");
+        assert_eq!(points.len(), 2, "{points:?}");
+        let plain = points.iter().find(|p| p.attr("partition").is_none());
+        assert_eq!(plain.map(|p| p.count), Some(1));
+        let extended = points.iter().find(|p| p.attr("partition") == Some("3"));
+        assert_eq!(extended.and_then(|p| p.attr("q")), Some("orders"));
+        assert_eq!(extended.and_then(|p| p.attr("error.type")), Some("poison"));
+        assert_eq!(spans.spans().len(), 2);
+    }
+
+    #[test]
     fn past_the_limit_nothing_more_is_bound() {
         let sets: BoundSets<usize> = BoundSets::new();
         for i in 0..MAX_BOUND_SETS + 10 {
