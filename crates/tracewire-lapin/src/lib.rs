@@ -482,7 +482,7 @@ impl TracedChannel {
             consumer,
             config: self.config.clone(),
             queue: queue_name,
-            last: None,
+            recent: Vec::new(),
         })
     }
 
@@ -697,11 +697,16 @@ pub struct TracedConsumer {
     consumer: Consumer,
     config: Arc<Config>,
     queue: String,
-    last: Option<ConsumedFrom>,
+    /// The destinations seen last, newest at the end (at most [`RECENT_DESTINATIONS`]).
+    recent: Vec<ConsumedFrom>,
 }
 
-/// What every delivery from one exchange and routing key shares: a consumer mostly sees one or a few,
-/// so their span name, destination and metric attributes are made once per change, not per delivery.
+/// How many destinations a consumer keeps made: a queue bound to a few exchanges or routing keys is
+/// served from them; past that the oldest is made again when it comes back.
+const RECENT_DESTINATIONS: usize = 8;
+
+/// What every delivery from one exchange and routing key shares: a consumer sees one or a few, so their
+/// span name, destination and bound metric sets are made once, not per delivery.
 #[derive(Debug)]
 struct ConsumedFrom {
     exchange: ShortString,
@@ -758,11 +763,18 @@ impl Stream for TracedConsumer {
         let polled = Pin::new(&mut this.consumer).poll_next(task);
         match polled {
             Poll::Ready(Some(Ok(delivery))) => {
-                let from = match &mut this.last {
-                    Some(last) if last.matches(&delivery) => last,
-                    last => last.insert(ConsumedFrom::new(&this.config, &this.queue, &delivery)),
+                let recent = &mut this.recent;
+                let index = match recent.iter().rposition(|from| from.matches(&delivery)) {
+                    Some(index) => index,
+                    None => {
+                        if recent.len() == RECENT_DESTINATIONS {
+                            recent.remove(0);
+                        }
+                        recent.push(ConsumedFrom::new(&this.config, &this.queue, &delivery));
+                        recent.len() - 1
+                    }
                 };
-                let traced = TracedDelivery::start(&this.config, from, delivery);
+                let traced = TracedDelivery::start(&this.config, &recent[index], delivery);
                 Poll::Ready(Some(Ok(traced)))
             }
             Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),

@@ -797,3 +797,47 @@ async fn one_consumer_fed_by_two_exchanges_names_each_delivery_by_its_own() {
     );
     assert_eq!(process.iter().map(|p| p.count).sum::<u64>(), 3);
 }
+
+#[tokio::test]
+async fn a_consumer_names_more_destinations_than_it_keeps_made() {
+    let capture = SpanCapture::new();
+    let channel = channel(&capture).await;
+    let q = name("many-keys");
+    exclusive_queue(&channel, &q).await;
+    let ex = name("many-keys-ex");
+    bind_new_exchange(&channel, &q, &ex, ExchangeKind::Fanout, "").await;
+    let mut consumer = consume(&channel, &q).await;
+    // Twelve routing keys (more than a consumer keeps), then the first again after it was let go.
+    let keys: Vec<String> = (0..12).chain([0]).map(|i| format!("k{i}")).collect();
+    for key in &keys {
+        channel
+            .basic_publish(
+                ex.as_str().into(),
+                key.as_str().into(),
+                BasicPublishOptions::default(),
+                b"x",
+                BasicProperties::default(),
+            )
+            .await
+            .expect("publish");
+        let delivery = next(&mut consumer).await;
+        assert_eq!(delivery.routing_key.as_str(), key);
+        delivery.ack(BasicAckOptions::default()).await.expect("ack");
+    }
+    drop(consumer);
+
+    let spans = capture.spans();
+    let mut process: Vec<_> = spans
+        .data()
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Consumer)
+        .map(|s| (s.start_time, s.name.to_string()))
+        .collect();
+    process.sort();
+    let names: Vec<String> = process.into_iter().map(|(_, n)| n).collect();
+    let expected: Vec<String> = keys
+        .iter()
+        .map(|key| format!("process {ex}:{key}:{q}"))
+        .collect();
+    assert_eq!(names, expected);
+}
