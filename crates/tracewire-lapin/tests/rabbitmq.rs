@@ -58,6 +58,32 @@ async fn metered_channel() -> (SpanCapture, tracewire_testing::MetricCapture, Tr
     (capture, metrics, channel)
 }
 
+/// Publishes `x` through `channel` with default options and properties (not waiting for a confirm).
+async fn publish(channel: &TracedChannel, exchange: &str, routing_key: &str) {
+    channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default(),
+        )
+        .await
+        .expect("publish");
+}
+
+/// The names of the CONSUMER spans, in the order they started.
+fn consumer_span_names(spans: &tracewire_testing::Spans) -> Vec<String> {
+    let mut process: Vec<_> = spans
+        .data()
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Consumer)
+        .map(|s| (s.start_time, s.name.to_string()))
+        .collect();
+    process.sort();
+    process.into_iter().map(|(_, name)| name).collect()
+}
+
 /// A queue removed once its consumers are gone.
 async fn queue(channel: &TracedChannel, name: &str) {
     declare(
@@ -205,16 +231,7 @@ async fn a_redelivery_after_a_nack_keeps_the_link_to_the_producer() {
     let q = name("redeliver");
     queue(&channel, &q).await;
     let mut consumer = consume(&channel, &q).await;
-    channel
-        .basic_publish(
-            "".into(),
-            q.as_str().into(),
-            BasicPublishOptions::default(),
-            b"x",
-            BasicProperties::default(),
-        )
-        .await
-        .expect("publish");
+    publish(&channel, "", q.as_str()).await;
     let first = next(&mut consumer).await;
     first
         .nack(BasicNackOptions {
@@ -654,16 +671,7 @@ async fn a_worker_span_is_the_parent_and_the_producer_a_link() {
     let q = name("ambient");
     queue(&channel, &q).await;
     let mut consumer = consume(&channel, &q).await;
-    channel
-        .basic_publish(
-            "".into(),
-            q.as_str().into(),
-            BasicPublishOptions::default(),
-            b"x",
-            BasicProperties::default(),
-        )
-        .await
-        .expect("publish");
+    publish(&channel, "", q.as_str()).await;
     let worker = capture.instrumentation("worker").start(
         SpanKind::Internal,
         "worker batch",
@@ -689,16 +697,7 @@ async fn by_default_settling_is_an_event_on_the_process_span() {
     let q = name("events");
     queue(&channel, &q).await;
     let mut consumer = consume(&channel, &q).await;
-    channel
-        .basic_publish(
-            "".into(),
-            q.as_str().into(),
-            BasicPublishOptions::default(),
-            b"x",
-            BasicProperties::default(),
-        )
-        .await
-        .expect("publish");
+    publish(&channel, "", q.as_str()).await;
     let delivery = next(&mut consumer).await;
     delivery.ack(BasicAckOptions::default()).await.expect("ack");
     drop(delivery);
@@ -727,16 +726,7 @@ async fn one_consumer_fed_by_two_exchanges_names_each_delivery_by_its_own() {
         (&refunds, "refund"),
         (&orders, "created"),
     ] {
-        channel
-            .basic_publish(
-                exchange.as_str().into(),
-                routing_key.into(),
-                BasicPublishOptions::default(),
-                b"x",
-                BasicProperties::default(),
-            )
-            .await
-            .expect("publish");
+        publish(&channel, exchange.as_str(), routing_key).await;
         let mut delivery = next(&mut consumer).await;
         if exchange == &refunds {
             delivery.record_error(&std::io::Error::other("refund rejected"));
@@ -748,16 +738,8 @@ async fn one_consumer_fed_by_two_exchanges_names_each_delivery_by_its_own() {
     let from_orders = format!("{orders}:created:{q}");
     let from_refunds = format!("{refunds}:refund:{q}");
     let spans = capture.spans();
-    let mut process: Vec<_> = spans
-        .data()
-        .iter()
-        .filter(|s| s.span_kind == SpanKind::Consumer)
-        .map(|s| (s.start_time, s.name.to_string()))
-        .collect();
-    process.sort();
-    let names: Vec<&str> = process.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(
-        names,
+        consumer_span_names(&spans),
         [
             format!("process {from_orders}"),
             format!("process {from_refunds}"),
@@ -810,31 +792,14 @@ async fn a_consumer_names_more_destinations_than_it_keeps_made() {
     // Twelve routing keys (more than a consumer keeps), then the first again after it was let go.
     let keys: Vec<String> = (0..12).chain([0]).map(|i| format!("k{i}")).collect();
     for key in &keys {
-        channel
-            .basic_publish(
-                ex.as_str().into(),
-                key.as_str().into(),
-                BasicPublishOptions::default(),
-                b"x",
-                BasicProperties::default(),
-            )
-            .await
-            .expect("publish");
+        publish(&channel, ex.as_str(), key.as_str()).await;
         let delivery = next(&mut consumer).await;
         assert_eq!(delivery.routing_key.as_str(), key);
         delivery.ack(BasicAckOptions::default()).await.expect("ack");
     }
     drop(consumer);
 
-    let spans = capture.spans();
-    let mut process: Vec<_> = spans
-        .data()
-        .iter()
-        .filter(|s| s.span_kind == SpanKind::Consumer)
-        .map(|s| (s.start_time, s.name.to_string()))
-        .collect();
-    process.sort();
-    let names: Vec<String> = process.into_iter().map(|(_, n)| n).collect();
+    let names = consumer_span_names(&capture.spans());
     let expected: Vec<String> = keys
         .iter()
         .map(|key| format!("process {ex}:{key}:{q}"))
