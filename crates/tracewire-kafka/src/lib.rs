@@ -70,8 +70,9 @@ use tracewire_core::attributes::*;
 use tracewire_core::intern::shared;
 use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
 use tracewire_core::metrics::{
-    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
-    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
+    BoundCounterSet, BoundHistogramSet, Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES,
+    MESSAGING_CLIENT_OPERATION_DURATION, MESSAGING_CLIENT_SENT_MESSAGES,
+    MESSAGING_PROCESS_DURATION, MeasuredSpan,
 };
 use tracewire_core::span::{Instrumentation, SpanError, error_type_from_variant};
 
@@ -96,6 +97,63 @@ struct Config {
     process_duration: Arc<Histogram>,
     sent: Counter,
     consumed: Counter,
+    /// A consumer's latest topics, made once each.
+    recent_topics: RecentTopics,
+}
+
+/// How many topics a consumer keeps made; past that the oldest is made again when it comes back.
+const RECENT_TOPICS: usize = 8;
+
+/// What every message of one topic shares for a consumer: its `process` span name, the topic as a value
+/// and the metric sets bound to its attributes, so they are made once per topic rather than per message.
+#[derive(Debug)]
+struct ConsumedTopic {
+    group: StringValue,
+    name: std::borrow::Cow<'static, str>,
+    topic: StringValue,
+    consumed: BoundCounterSet,
+    process_duration: BoundHistogramSet,
+}
+
+#[derive(Debug, Default)]
+struct RecentTopics(std::sync::Mutex<Vec<Arc<ConsumedTopic>>>);
+
+impl RecentTopics {
+    fn get(&self, config: &Config, group: &StringValue, topic: &str) -> Arc<ConsumedTopic> {
+        let topic = config.instrumentation.limits().bound(topic);
+        let make = || {
+            let named = span_name("process", topic);
+            let mut metric_attributes =
+                config.base("process", operation_type::PROCESS, &named.text);
+            metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
+            let instrumentation = &config.instrumentation;
+            Arc::new(ConsumedTopic {
+                group: group.clone(),
+                name: named.name,
+                topic: named.text,
+                consumed: config.consumed.bind(instrumentation, &metric_attributes),
+                process_duration: config
+                    .process_duration
+                    .bind(instrumentation, metric_attributes),
+            })
+        };
+        let Ok(mut recent) = self.0.lock() else {
+            return make();
+        };
+        if let Some(found) = recent
+            .iter()
+            .rev()
+            .find(|t| t.topic.as_str() == topic && t.group == *group)
+        {
+            return found.clone();
+        }
+        if recent.len() == RECENT_TOPICS {
+            recent.remove(0);
+        }
+        let made = make();
+        recent.push(made.clone());
+        made
+    }
 }
 
 impl Config {
@@ -110,6 +168,7 @@ impl Config {
             process_duration: Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION)),
             sent: Counter::new(MESSAGING_CLIENT_SENT_MESSAGES),
             consumed: Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES),
+            recent_topics: RecentTopics::default(),
         }
     }
 
@@ -623,11 +682,10 @@ impl<'a> std::ops::Deref for TracedMessage<'a> {
 impl<'a> TracedMessage<'a> {
     fn start(config: &Arc<Config>, group: &StringValue, message: BorrowedMessage<'a>) -> Self {
         let limits = config.instrumentation.limits();
-        let named = span_name("process", limits.bound(message.topic()));
-        let topic = named.text;
-        let mut metric_attributes = config.base("process", operation_type::PROCESS, &topic);
-        metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
-        let mut attributes = metric_attributes.clone();
+        let from = config.recent_topics.get(config, group, message.topic());
+        let metric_attributes = from.process_duration.attributes();
+        let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
+        attributes.extend_from_slice(metric_attributes);
         attributes.push(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
             partition_value(message.partition()),
@@ -653,22 +711,15 @@ impl<'a> TracedMessage<'a> {
             Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
         let span = config.instrumentation.start_with_links(
             SpanKind::Consumer,
-            named.name,
+            from.name.clone(),
             attributes,
             links,
             &parent,
         );
-        config
-            .consumed
-            .add(&config.instrumentation, 1, &metric_attributes);
+        from.consumed.add(1);
         TracedMessage {
             message,
-            operation: MeasuredSpan::new(
-                span,
-                config.instrumentation.clone(),
-                config.process_duration.clone(),
-                metric_attributes,
-            ),
+            operation: MeasuredSpan::bound(span, from.process_duration.clone()),
         }
     }
 

@@ -315,3 +315,91 @@ async fn a_batch_span_links_every_message_and_a_worker_span_is_the_parent() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_of_two_topics_names_and_counts_each_message_by_its_own() {
+    let kafka = Kafka::new();
+    let metrics = tracewire_testing::MetricCapture::new();
+    let (orders, refunds) = (topic(), topic());
+    for t in [&orders, &refunds] {
+        kafka.cluster.create_topic(t, 1, 1).expect("topic");
+    }
+    let producer = kafka.producer();
+    for t in [&orders, &refunds, &orders] {
+        producer
+            .send(FutureRecord::<str, str>::to(t).payload("x"), WAIT)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("send");
+    }
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka.cluster.bootstrap_servers())
+        .set("group.id", "ledger")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer
+        .subscribe(&[orders.as_str(), refunds.as_str()])
+        .expect("subscribe");
+    let consumer =
+        TracedConsumer::new(consumer, "ledger").with_instrumentation(metrics.instrumentation(
+            kafka.capture.instrumentation("tracewire-kafka"),
+            "tracewire-kafka",
+        ));
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let mut message = tokio::time::timeout(WAIT, consumer.recv())
+            .await
+            .expect("in time")
+            .expect("message");
+        if message.topic() == refunds {
+            message.record_error(&std::io::Error::other("refund rejected"));
+        }
+        seen.push(message.topic().to_owned());
+    }
+    seen.sort();
+    let mut expected = vec![orders.clone(), orders.clone(), refunds.clone()];
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    let spans = kafka.capture.wait_for(6, WAIT).await;
+    assert_eq!(spans.named(&format!("process {orders}")).len(), 2);
+    spans
+        .one(&format!("process {refunds}"))
+        .assert_attr("messaging.destination.name", refunds.clone())
+        .assert_attr("messaging.consumer.group.name", "ledger")
+        .assert_error("std::io::error::Error");
+    let consumed = metrics.points("messaging.client.consumed.messages");
+    let count = |t: &str| {
+        consumed
+            .iter()
+            .filter(|p| p.attr("messaging.destination.name") == Some(t))
+            .map(|p| p.value)
+            .sum::<f64>()
+    };
+    assert_eq!(
+        (count(&orders), count(&refunds)),
+        (2.0, 1.0),
+        "{consumed:?}"
+    );
+    assert!(
+        consumed
+            .iter()
+            .all(|p| p.attr("messaging.consumer.group.name") == Some("ledger"))
+    );
+    let process = metrics.points("messaging.process.duration");
+    assert_eq!(
+        process.iter().map(|p| p.count).sum::<u64>(),
+        3,
+        "{process:?}"
+    );
+    let failed: Vec<_> = process
+        .iter()
+        .filter(|p| p.attr("error.type").is_some())
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].attr("messaging.destination.name"),
+        Some(refunds.as_str())
+    );
+}
