@@ -269,12 +269,10 @@ impl Histogram {
         instrumentation: &Instrumentation,
         attributes: Vec<KeyValue>,
     ) -> BoundHistogramSet {
-        let instrument = self.instrument.get(|| self.make(instrumentation)).clone();
-        let handle = self.instrument.bound(&attributes, OtelHistogram::bind);
         BoundHistogramSet {
             attributes: attributes.into(),
-            handle,
-            instrument,
+            instrument: self.instrument.get(|| self.make(instrumentation)).clone(),
+            handle: Arc::default(),
         }
     }
 
@@ -303,16 +301,17 @@ impl Histogram {
 #[derive(Clone)]
 pub struct BoundHistogramSet {
     attributes: Arc<[KeyValue]>,
-    /// `None` when the instrument keeps no more bound sets: then measured with the attributes.
-    handle: Option<BoundHistogram<f64>>,
     instrument: OtelHistogram<f64>,
+    /// Bound at the first measurement: a set bound and never measured would be exported as an empty
+    /// point. (The SDK keeps one tracker per attribute set, shared by every handle bound to it.)
+    handle: Arc<OnceLock<BoundHistogram<f64>>>,
 }
 
 impl std::fmt::Debug for BoundHistogramSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BoundHistogramSet")
             .field("attributes", &self.attributes)
-            .field("bound", &self.handle.is_some())
+            .field("bound", &self.handle.get().is_some())
             .finish()
     }
 }
@@ -326,10 +325,9 @@ impl BoundHistogramSet {
     /// Histogram::new(MESSAGING_PROCESS_DURATION).bind(&instrumentation, vec![]).record(0.5);
     /// ```
     pub fn record(&self, value: f64) {
-        match &self.handle {
-            Some(handle) => handle.record(value),
-            None => self.instrument.record(value, &self.attributes),
-        }
+        self.handle
+            .get_or_init(|| self.instrument.bind(&self.attributes))
+            .record(value);
     }
 
     /// Records one value with the bound attributes and `extra` ones (an `error.type`), unbound.
@@ -503,12 +501,10 @@ impl Counter {
         instrumentation: &Instrumentation,
         attributes: &[KeyValue],
     ) -> BoundCounterSet {
-        let instrument = self.instrument.get(|| self.make(instrumentation)).clone();
-        let handle = self.instrument.bound(attributes, OtelCounter::bind);
         BoundCounterSet {
             attributes: attributes.into(),
-            handle,
-            instrument,
+            instrument: self.instrument.get(|| self.make(instrumentation)).clone(),
+            handle: Arc::default(),
         }
     }
 
@@ -533,16 +529,16 @@ impl Counter {
 #[derive(Clone)]
 pub struct BoundCounterSet {
     attributes: Arc<[KeyValue]>,
-    /// `None` when the instrument keeps no more bound sets: then counted with the attributes.
-    handle: Option<BoundCounter<u64>>,
     instrument: OtelCounter<u64>,
+    /// Bound at the first measurement, as [`BoundHistogramSet`]'s.
+    handle: Arc<OnceLock<BoundCounter<u64>>>,
 }
 
 impl std::fmt::Debug for BoundCounterSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BoundCounterSet")
             .field("attributes", &self.attributes)
-            .field("bound", &self.handle.is_some())
+            .field("bound", &self.handle.get().is_some())
             .finish()
     }
 }
@@ -556,10 +552,9 @@ impl BoundCounterSet {
     /// Counter::new(MESSAGING_CLIENT_SENT_MESSAGES).bind(&instrumentation, &[]).add(2);
     /// ```
     pub fn add(&self, value: u64) {
-        match &self.handle {
-            Some(handle) => handle.add(value),
-            None => self.instrument.add(value, &self.attributes),
-        }
+        self.handle
+            .get_or_init(|| self.instrument.bind(&self.attributes))
+            .add(value);
     }
 }
 
@@ -580,22 +575,6 @@ impl<I, B> LazyInstrument<I, B> {
 
     fn get(&self, make: impl FnOnce() -> I) -> &I {
         self.instrument.get_or_init(make)
-    }
-
-    /// The handle bound to `attributes` (bound now if new), or `None` when no more sets are kept. The
-    /// instrument must have been made.
-    fn bound(&self, attributes: &[KeyValue], bind: impl FnOnce(&I, &[KeyValue]) -> B) -> Option<B>
-    where
-        B: Clone,
-    {
-        let instrument = self.instrument.get()?;
-        let mut handle = None;
-        self.bound.measure(
-            attributes,
-            || bind(instrument, attributes),
-            |bound| handle = Some(bound.clone()),
-        );
-        handle
     }
 
     /// Measures through the handle bound to `attributes`, or through the instrument itself when the set
@@ -1068,37 +1047,36 @@ mod bound_tests {
     }
 
     #[test]
-    fn a_set_bound_past_the_limit_still_records_everything() {
+    fn a_bound_set_exports_nothing_until_measured() {
         let metrics = tracewire_testing::MetricCapture::new();
         let instrumentation = Instrumentation::global("t").with_meter(metrics.meter("t"));
         let histogram = Histogram::new(MESSAGING_PROCESS_DURATION);
-        for i in 0..MAX_BOUND_SETS {
-            histogram.record(&instrumentation, 1.0, &[KeyValue::new("id", i as i64)]);
-        }
-        let late = histogram.bind(&instrumentation, vec![KeyValue::new("id", -1)]);
-        assert!(late.handle.is_none(), "no room left to bind");
-        late.record(2.0);
-        late.record(3.0);
-        late.record_with(4.0, &[KeyValue::new("error.type", "timeout")]);
-        let counter = Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES);
-        let bound = counter.bind(&instrumentation, &[KeyValue::new("id", -1)]);
-        assert!(bound.handle.is_some());
-        bound.add(5);
-
+        let set = histogram.bind(&instrumentation, vec![KeyValue::new("q", "orders")]);
+        // Only failures so far: their points carry `error.type`, and the bound set has none.
+        set.record_with(1.0, &[KeyValue::new("error.type", "timeout")]);
         let points = metrics.points("messaging.process.duration");
-        let late_points: Vec<_> = points
-            .iter()
-            .filter(|p| p.attr("id") == Some("-1"))
-            .collect();
-        let ok = late_points.iter().find(|p| p.attr("error.type").is_none());
-        let failed = late_points
-            .iter()
-            .find(|p| p.attr("error.type") == Some("timeout"));
-        assert_eq!(ok.map(|p| (p.count, p.value)), Some((2, 5.0)), "{points:?}");
-        assert_eq!(failed.map(|p| p.count), Some(1));
-        assert_eq!(points.len(), MAX_BOUND_SETS + 2);
-        let consumed = metrics.points("messaging.client.consumed.messages");
-        assert_eq!(consumed[0].value, 5.0);
+        assert_eq!(points.len(), 1, "{points:?}");
+        assert_eq!(points[0].attr("error.type"), Some("timeout"));
+        set.clone().record(2.0);
+        set.record(3.0);
+        // Measured unbound with the same attributes: the same point.
+        histogram.record(&instrumentation, 4.0, &[KeyValue::new("q", "orders")]);
+        let points = metrics.points("messaging.process.duration");
+        let ok = points.iter().find(|p| p.attr("error.type").is_none());
+        assert_eq!(ok.map(|p| (p.count, p.value)), Some((3, 9.0)), "{points:?}");
+
+        let counter = Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES);
+        let consumed = counter.bind(&instrumentation, &[KeyValue::new("q", "orders")]);
+        assert!(
+            metrics
+                .points("messaging.client.consumed.messages")
+                .is_empty()
+        );
+        consumed.add(5);
+        assert_eq!(
+            metrics.points("messaging.client.consumed.messages")[0].value,
+            5.0
+        );
     }
 
     #[test]

@@ -97,54 +97,82 @@ struct Config {
     process_duration: Arc<Histogram>,
     sent: Counter,
     consumed: Counter,
-    /// A consumer's latest topics, made once each.
+    /// The latest topics sent to or consumed from, made once each.
     recent_topics: RecentTopics,
 }
 
-/// How many topics a consumer keeps made; past that the oldest is made again when it comes back.
+/// How many topics a client keeps made; past that the oldest is made again when it comes back.
 const RECENT_TOPICS: usize = 8;
 
-/// What every message of one topic shares for a consumer: its `process` span name, the topic as a value
-/// and the metric sets bound to its attributes, so they are made once per topic rather than per message.
+/// The operation whose per-topic parts [`RecentTopics`] keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Send,
+    Process,
+}
+
+/// What every record of one topic shares for one operation: its span name, the topic as a value and the
+/// metric sets bound to its attributes, so they are made once per topic rather than per record.
 #[derive(Debug)]
-struct ConsumedTopic {
-    group: StringValue,
+struct TopicSets {
+    operation: Operation,
+    group: Option<StringValue>,
     name: std::borrow::Cow<'static, str>,
     topic: StringValue,
-    consumed: BoundCounterSet,
-    process_duration: BoundHistogramSet,
+    /// `messaging.client.sent.messages` or `messaging.client.consumed.messages`.
+    count: BoundCounterSet,
+    /// `messaging.client.operation.duration` or `messaging.process.duration`.
+    duration: BoundHistogramSet,
 }
 
 #[derive(Debug, Default)]
-struct RecentTopics(std::sync::Mutex<Vec<Arc<ConsumedTopic>>>);
+struct RecentTopics(std::sync::Mutex<Vec<Arc<TopicSets>>>);
 
 impl RecentTopics {
-    fn get(&self, config: &Config, group: &StringValue, topic: &str) -> Arc<ConsumedTopic> {
+    fn get(
+        &self,
+        config: &Config,
+        operation: Operation,
+        group: Option<&StringValue>,
+        topic: &str,
+    ) -> Arc<TopicSets> {
         let topic = config.instrumentation.limits().bound(topic);
         let make = || {
-            let named = span_name("process", topic);
-            let mut metric_attributes =
-                config.base("process", operation_type::PROCESS, &named.text);
-            metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
+            let (verb, kind, count, duration) = match operation {
+                Operation::Send => (
+                    "send",
+                    operation_type::SEND,
+                    &config.sent,
+                    &config.operation_duration,
+                ),
+                Operation::Process => (
+                    "process",
+                    operation_type::PROCESS,
+                    &config.consumed,
+                    &config.process_duration,
+                ),
+            };
+            let named = span_name(verb, topic);
+            let mut metric_attributes = config.base(verb, kind, &named.text);
+            if let Some(group) = group {
+                metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
+            }
             let instrumentation = &config.instrumentation;
-            Arc::new(ConsumedTopic {
-                group: group.clone(),
+            Arc::new(TopicSets {
+                operation,
+                group: group.cloned(),
                 name: named.name,
                 topic: named.text,
-                consumed: config.consumed.bind(instrumentation, &metric_attributes),
-                process_duration: config
-                    .process_duration
-                    .bind(instrumentation, metric_attributes),
+                count: count.bind(instrumentation, &metric_attributes),
+                duration: duration.bind(instrumentation, metric_attributes),
             })
         };
         let Ok(mut recent) = self.0.lock() else {
             return make();
         };
-        if let Some(found) = recent
-            .iter()
-            .rev()
-            .find(|t| t.topic.as_str() == topic && t.group == *group)
-        {
+        if let Some(found) = recent.iter().rev().find(|t| {
+            t.operation == operation && t.topic.as_str() == topic && t.group.as_ref() == group
+        }) {
             return found.clone();
         }
         if recent.len() == RECENT_TOPICS {
@@ -357,10 +385,12 @@ fn start_send(
     headers: Option<&rdkafka::message::OwnedHeaders>,
 ) -> (MeasuredSpan, rdkafka::message::OwnedHeaders) {
     let limits = config.instrumentation.limits();
-    let named = span_name("send", limits.bound(topic));
-    let topic = named.text;
-    let metric_attributes = config.base("send", operation_type::SEND, &topic);
-    let mut attributes = metric_attributes.clone();
+    let sets = config
+        .recent_topics
+        .get(config, Operation::Send, None, topic);
+    let metric_attributes = sets.duration.attributes();
+    let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
+    attributes.extend_from_slice(metric_attributes);
     if let Some(key) = key
         && let Ok(key) = std::str::from_utf8(key)
     {
@@ -387,19 +417,11 @@ fn start_send(
     let span = Context::map_current(|cx| {
         config
             .instrumentation
-            .start(SpanKind::Producer, named.name, attributes, cx)
+            .start(SpanKind::Producer, sets.name.clone(), attributes, cx)
     });
     let headers = carrier::inject(span.context(), headers);
-    let operation = MeasuredSpan::new(
-        span,
-        config.instrumentation.clone(),
-        config.operation_duration.clone(),
-        metric_attributes,
-    );
-    config
-        .sent
-        .add(&config.instrumentation, 1, operation.metric_attributes());
-    (operation, headers)
+    sets.count.add(1);
+    (MeasuredSpan::bound(span, sets.duration.clone()), headers)
 }
 
 /// Ends a send span with its delivery report: partition and offset, or the error.
@@ -682,8 +704,11 @@ impl<'a> std::ops::Deref for TracedMessage<'a> {
 impl<'a> TracedMessage<'a> {
     fn start(config: &Arc<Config>, group: &StringValue, message: BorrowedMessage<'a>) -> Self {
         let limits = config.instrumentation.limits();
-        let from = config.recent_topics.get(config, group, message.topic());
-        let metric_attributes = from.process_duration.attributes();
+        let from =
+            config
+                .recent_topics
+                .get(config, Operation::Process, Some(group), message.topic());
+        let metric_attributes = from.duration.attributes();
         let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
         attributes.extend_from_slice(metric_attributes);
         attributes.push(KeyValue::new(
@@ -716,10 +741,10 @@ impl<'a> TracedMessage<'a> {
             links,
             &parent,
         );
-        from.consumed.add(1);
+        from.count.add(1);
         TracedMessage {
             message,
-            operation: MeasuredSpan::bound(span, from.process_duration.clone()),
+            operation: MeasuredSpan::bound(span, from.duration.clone()),
         }
     }
 

@@ -229,6 +229,7 @@ async fn odd_headers_start_no_trace_and_reach_the_app_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_delivery_is_an_error_with_the_kafka_code() {
     let kafka = Kafka::new();
+    let metrics = tracewire_testing::MetricCapture::new();
     let t = topic();
     kafka.cluster.create_topic(&t, 1, 1).expect("topic");
     let producer = TracedProducer::new(
@@ -238,7 +239,10 @@ async fn a_failed_delivery_is_an_error_with_the_kafka_code() {
             .create()
             .expect("producer"),
     )
-    .with_instrumentation(kafka.capture.instrumentation("tracewire-kafka"));
+    .with_instrumentation(metrics.instrumentation(
+        kafka.capture.instrumentation("tracewire-kafka"),
+        "tracewire-kafka",
+    ));
     let result = producer
         .send(
             FutureRecord::to(&t).partition(7).payload("x").key("k"),
@@ -249,6 +253,14 @@ async fn a_failed_delivery_is_an_error_with_the_kafka_code() {
     let expected = tracewire_kafka::error_type(&error);
     let spans = kafka.capture.spans();
     spans.one(&format!("send {t}")).assert_error(&expected);
+    // The send's duration carries the same `error.type`.
+    let durations = metrics.points("messaging.client.operation.duration");
+    assert_eq!(durations.len(), 1, "{durations:?}");
+    assert_eq!(durations[0].attr("error.type"), Some(expected.as_str()));
+    assert_eq!(
+        durations[0].attr("messaging.destination.name"),
+        Some(t.as_str())
+    );
     assert!(
         expected.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
         "{expected}"
@@ -324,7 +336,14 @@ async fn a_consumer_of_two_topics_names_and_counts_each_message_by_its_own() {
     for t in [&orders, &refunds] {
         kafka.cluster.create_topic(t, 1, 1).expect("topic");
     }
-    let producer = kafka.producer();
+    let instrumentation = || {
+        metrics.instrumentation(
+            kafka.capture.instrumentation("tracewire-kafka"),
+            "tracewire-kafka",
+        )
+    };
+    let producer =
+        TracedProducer::new(kafka.plain_producer()).with_instrumentation(instrumentation());
     for t in [&orders, &refunds, &orders] {
         producer
             .send(FutureRecord::<str, str>::to(t).payload("x"), WAIT)
@@ -341,11 +360,7 @@ async fn a_consumer_of_two_topics_names_and_counts_each_message_by_its_own() {
     consumer
         .subscribe(&[orders.as_str(), refunds.as_str()])
         .expect("subscribe");
-    let consumer =
-        TracedConsumer::new(consumer, "ledger").with_instrumentation(metrics.instrumentation(
-            kafka.capture.instrumentation("tracewire-kafka"),
-            "tracewire-kafka",
-        ));
+    let consumer = TracedConsumer::new(consumer, "ledger").with_instrumentation(instrumentation());
     let mut seen = Vec::new();
     for _ in 0..3 {
         let mut message = tokio::time::timeout(WAIT, consumer.recv())
@@ -387,6 +402,25 @@ async fn a_consumer_of_two_topics_names_and_counts_each_message_by_its_own() {
             .iter()
             .all(|p| p.attr("messaging.consumer.group.name") == Some("ledger"))
     );
+    let sent = metrics.points("messaging.client.sent.messages");
+    let sent_to = |t: &str| {
+        sent.iter()
+            .filter(|p| p.attr("messaging.destination.name") == Some(t))
+            .map(|p| p.value)
+            .sum::<f64>()
+    };
+    assert_eq!(
+        (sent_to(&orders), sent_to(&refunds)),
+        (2.0, 1.0),
+        "{sent:?}"
+    );
+    let sends: u64 = metrics
+        .points("messaging.client.operation.duration")
+        .iter()
+        .filter(|p| p.attr("messaging.operation.name") == Some("send"))
+        .map(|p| p.count)
+        .sum();
+    assert_eq!(sends, 3);
     let process = metrics.points("messaging.process.duration");
     assert_eq!(
         process.iter().map(|p| p.count).sum::<u64>(),
