@@ -102,7 +102,7 @@ struct Config {
 }
 
 /// How many topics a client keeps made; past that the oldest is made again when it comes back.
-const RECENT_TOPICS: usize = 8;
+const RECENT_TOPICS: usize = 32;
 
 /// The operation whose per-topic parts [`RecentTopics`] keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,8 +125,10 @@ struct TopicSets {
     duration: BoundHistogramSet,
 }
 
+/// Read-locked on every record (producers are shared across tasks and threads), write-locked only to
+/// add a topic.
 #[derive(Debug, Default)]
-struct RecentTopics(std::sync::Mutex<Vec<Arc<TopicSets>>>);
+struct RecentTopics(std::sync::RwLock<Vec<Arc<TopicSets>>>);
 
 impl RecentTopics {
     fn get(
@@ -167,13 +169,27 @@ impl RecentTopics {
                 duration: duration.bind(instrumentation, metric_attributes),
             })
         };
-        let Ok(mut recent) = self.0.lock() else {
+        let find = |recent: &[Arc<TopicSets>]| {
+            recent
+                .iter()
+                .rev()
+                .find(|t| {
+                    t.operation == operation
+                        && t.topic.as_str() == topic
+                        && t.group.as_ref() == group
+                })
+                .cloned()
+        };
+        if let Ok(recent) = self.0.read()
+            && let Some(found) = find(&recent)
+        {
+            return found;
+        }
+        let Ok(mut recent) = self.0.write() else {
             return make();
         };
-        if let Some(found) = recent.iter().rev().find(|t| {
-            t.operation == operation && t.topic.as_str() == topic && t.group.as_ref() == group
-        }) {
-            return found.clone();
+        if let Some(found) = find(&recent) {
+            return found;
         }
         if recent.len() == RECENT_TOPICS {
             recent.remove(0);

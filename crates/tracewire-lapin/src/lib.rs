@@ -703,7 +703,7 @@ pub struct TracedConsumer {
 
 /// How many destinations a consumer keeps made: a queue bound to a few exchanges or routing keys is
 /// served from them; past that the oldest is made again when it comes back.
-const RECENT_DESTINATIONS: usize = 8;
+const RECENT_DESTINATIONS: usize = 32;
 
 /// What every delivery from one exchange and routing key shares: a consumer sees one or a few, so their
 /// span name, destination and bound metric sets are made once, not per delivery.

@@ -789,8 +789,8 @@ async fn a_consumer_names_more_destinations_than_it_keeps_made() {
     let ex = name("many-keys-ex");
     bind_new_exchange(&channel, &q, &ex, ExchangeKind::Fanout, "").await;
     let mut consumer = consume(&channel, &q).await;
-    // Twelve routing keys (more than a consumer keeps), then the first again after it was let go.
-    let keys: Vec<String> = (0..12).chain([0]).map(|i| format!("k{i}")).collect();
+    // 36 routing keys (more than a consumer keeps), then the first again after it was let go.
+    let keys: Vec<String> = (0..36).chain([0]).map(|i| format!("k{i}")).collect();
     for key in &keys {
         publish(&channel, ex.as_str(), key.as_str()).await;
         let delivery = next(&mut consumer).await;
