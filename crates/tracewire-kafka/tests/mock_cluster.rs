@@ -13,6 +13,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use tracewire_core::span::Outcome;
 use tracewire_kafka::{TracedConsumer, TracedProducer};
 use tracewire_testing::SpanCapture;
+use tracewire_testing::metrics::{measurements, total};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -385,13 +386,7 @@ async fn a_consumer_of_two_topics_names_and_counts_each_message_by_its_own() {
         .assert_attr("messaging.consumer.group.name", "ledger")
         .assert_error("std::io::error::Error");
     let consumed = metrics.points("messaging.client.consumed.messages");
-    let count = |t: &str| {
-        consumed
-            .iter()
-            .filter(|p| p.attr("messaging.destination.name") == Some(t))
-            .map(|p| p.value)
-            .sum::<f64>()
-    };
+    let count = |t: &str| total(&consumed, "messaging.destination.name", t);
     assert_eq!(
         (count(&orders), count(&refunds)),
         (2.0, 1.0),
@@ -403,23 +398,14 @@ async fn a_consumer_of_two_topics_names_and_counts_each_message_by_its_own() {
             .all(|p| p.attr("messaging.consumer.group.name") == Some("ledger"))
     );
     let sent = metrics.points("messaging.client.sent.messages");
-    let sent_to = |t: &str| {
-        sent.iter()
-            .filter(|p| p.attr("messaging.destination.name") == Some(t))
-            .map(|p| p.value)
-            .sum::<f64>()
-    };
+    let sent_to = |t: &str| total(&sent, "messaging.destination.name", t);
     assert_eq!(
         (sent_to(&orders), sent_to(&refunds)),
         (2.0, 1.0),
         "{sent:?}"
     );
-    let sends: u64 = metrics
-        .points("messaging.client.operation.duration")
-        .iter()
-        .filter(|p| p.attr("messaging.operation.name") == Some("send"))
-        .map(|p| p.count)
-        .sum();
+    let durations = metrics.points("messaging.client.operation.duration");
+    let sends = measurements(&durations, "messaging.operation.name", "send");
     assert_eq!(sends, 3);
     let process = metrics.points("messaging.process.duration");
     assert_eq!(

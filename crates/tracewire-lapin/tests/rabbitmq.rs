@@ -12,6 +12,7 @@ use opentelemetry::{Context, Value};
 use tracewire_core::span::Outcome;
 use tracewire_lapin::{TracedChannel, TracedConsumer};
 use tracewire_testing::SpanCapture;
+use tracewire_testing::metrics::{measurements, total};
 
 const URI: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -641,13 +642,8 @@ async fn messaging_metrics_count_and_time_every_operation() {
     );
 
     let operations = metrics.points("messaging.client.operation.duration");
-    let count_of = |operation: &str| {
-        operations
-            .iter()
-            .filter(|p| p.attr("messaging.operation.name") == Some(operation))
-            .map(|p| p.count)
-            .sum::<u64>()
-    };
+    let count_of =
+        |operation: &str| measurements(&operations, "messaging.operation.name", operation);
     assert_eq!(count_of("publish"), 2, "{operations:?}");
     assert_eq!(count_of("receive"), 1, "{operations:?}");
     assert_eq!(count_of("process"), 0, "processing has its own histogram");
@@ -753,13 +749,7 @@ async fn one_consumer_fed_by_two_exchanges_names_each_delivery_by_its_own() {
         .assert_error("std::io::error::Error");
 
     let consumed = metrics.points("messaging.client.consumed.messages");
-    let count = |destination: &str| {
-        consumed
-            .iter()
-            .filter(|p| p.attr("messaging.destination.name") == Some(destination))
-            .map(|p| p.value)
-            .sum::<f64>()
-    };
+    let count = |destination: &str| total(&consumed, "messaging.destination.name", destination);
     assert_eq!(
         (count(&from_orders), count(&from_refunds)),
         (2.0, 1.0),

@@ -120,6 +120,50 @@ impl MetricPoint {
     }
 }
 
+/// The summed values of the points whose attribute `key` is `value`: a counter's total for one
+/// destination, say, across the points that differ in other attributes.
+///
+/// ```
+/// use tracewire_testing::metrics::{MetricPoint, total};
+/// let point = |topic: &str, value: f64| MetricPoint {
+///     unit: "{message}".into(),
+///     attributes: vec![("messaging.destination.name".into(), topic.into())],
+///     value,
+///     count: 0,
+///     bounds: vec![],
+/// };
+/// let points = [point("orders", 2.0), point("refunds", 1.0), point("orders", 3.0)];
+/// assert_eq!(total(&points, "messaging.destination.name", "orders"), 5.0);
+/// ```
+pub fn total(points: &[MetricPoint], key: &str, value: &str) -> f64 {
+    points
+        .iter()
+        .filter(|p| p.attr(key) == Some(value))
+        .map(|p| p.value)
+        .sum()
+}
+
+/// The summed measurement counts of the histogram points whose attribute `key` is `value`.
+///
+/// ```
+/// use tracewire_testing::metrics::{MetricPoint, measurements};
+/// let point = MetricPoint {
+///     unit: "s".into(),
+///     attributes: vec![("messaging.operation.name".into(), "send".into())],
+///     value: 0.5,
+///     count: 3,
+///     bounds: vec![0.1, 1.0],
+/// };
+/// assert_eq!(measurements(&[point], "messaging.operation.name", "send"), 3);
+/// ```
+pub fn measurements(points: &[MetricPoint], key: &str, value: &str) -> u64 {
+    points
+        .iter()
+        .filter(|p| p.attr(key) == Some(value))
+        .map(|p| p.count)
+        .sum()
+}
+
 fn points_of(resource: &ResourceMetrics, name: &str) -> Vec<MetricPoint> {
     let mut out = Vec::new();
     for scope in resource.scope_metrics() {
