@@ -17,10 +17,15 @@
 //! assert_eq!(links.len(), 1);
 //! ```
 
-use opentelemetry::Context;
+use std::borrow::Cow;
+use std::sync::{Arc, RwLock};
+
 use opentelemetry::trace::{Link, TraceContextExt};
+use opentelemetry::{Context, KeyValue, StringValue};
 
 use crate::intern::{Named, Names};
+use crate::metrics::{BoundCounterSet, BoundHistogramSet, Counter, Histogram};
+use crate::span::Instrumentation;
 
 /// Where a consumer's `process` span takes its parent from. Whatever the choice, the span links to the
 /// producer's context when the message carries one.
@@ -160,6 +165,145 @@ pub fn span_name(operation: &'static str, destination: &str) -> Named {
     })
 }
 
+/// What every message to or from one destination shares for one operation: the span name, the
+/// destination as an attribute value, and the operation's counter and duration histogram bound to its
+/// metric attributes. Made once per destination and kept in [`RecentDestinations`].
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use tracewire_core::messaging::{DestinationSets, span_name};
+/// use tracewire_core::metrics::{Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_PROCESS_DURATION};
+/// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+/// let (consumed, duration) = (Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES), Histogram::new(MESSAGING_PROCESS_DURATION));
+/// let named = span_name("process", "orders");
+/// let metric_attributes = vec![KeyValue::new("messaging.destination.name", named.text.clone())];
+/// let sets = DestinationSets::new(&instrumentation, named, metric_attributes, &consumed, &duration);
+/// assert_eq!(sets.name, "process orders");
+/// sets.count.add(1);
+/// ```
+#[derive(Debug)]
+pub struct DestinationSets {
+    /// The span name, `{operation} {destination}`.
+    pub name: Cow<'static, str>,
+    /// `messaging.destination.name`.
+    pub destination: StringValue,
+    /// The operation's message counter (sent or consumed), bound to the metric attributes.
+    pub count: BoundCounterSet,
+    /// The operation's duration histogram, bound to the metric attributes.
+    pub duration: BoundHistogramSet,
+}
+
+impl DestinationSets {
+    /// The parts of `named` (from [`span_name`]) with `count` and `duration` bound to
+    /// `metric_attributes`.
+    ///
+    /// ```
+    /// use tracewire_core::messaging::{DestinationSets, span_name};
+    /// use tracewire_core::metrics::{Counter, Histogram, MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION};
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+    /// let (sent, duration) = (Counter::new(MESSAGING_CLIENT_SENT_MESSAGES), Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION));
+    /// let sets = DestinationSets::new(&instrumentation, span_name("send", "orders"), vec![], &sent, &duration);
+    /// assert_eq!(sets.destination.as_str(), "orders");
+    /// ```
+    pub fn new(
+        instrumentation: &Instrumentation,
+        named: Named,
+        metric_attributes: Vec<KeyValue>,
+        count: &Counter,
+        duration: &Histogram,
+    ) -> Self {
+        DestinationSets {
+            name: named.name,
+            destination: named.text,
+            count: count.bind(instrumentation, &metric_attributes),
+            duration: duration.bind(instrumentation, metric_attributes),
+        }
+    }
+}
+
+/// How many destinations a client keeps made; past that the oldest is made again when it comes back.
+const RECENT_DESTINATIONS: usize = 32;
+
+/// A client's latest destinations (at most 32) with their [`DestinationSets`], found by a key of the
+/// boundary's choosing (a topic, an exchange and routing key). Read-locked per message: clients are
+/// shared across tasks and threads.
+///
+/// ```
+/// use tracewire_core::messaging::{DestinationSets, RecentDestinations, span_name};
+/// use tracewire_core::metrics::{Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_PROCESS_DURATION};
+/// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+/// let (consumed, duration) = (Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES), Histogram::new(MESSAGING_PROCESS_DURATION));
+/// let recent: RecentDestinations<String> = RecentDestinations::default();
+/// let topic = "orders";
+/// let made = || {
+///     let sets = DestinationSets::new(&instrumentation, span_name("process", topic), vec![], &consumed, &duration);
+///     (topic.to_owned(), sets)
+/// };
+/// let first = recent.get(|key| key == topic, made);
+/// let again = recent.get(|key| key == topic, || unreachable!("made once"));
+/// assert!(std::sync::Arc::ptr_eq(&first, &again));
+/// ```
+#[derive(Debug)]
+pub struct RecentDestinations<K> {
+    entries: RwLock<Vec<(K, Arc<DestinationSets>)>>,
+}
+
+impl<K> Default for RecentDestinations<K> {
+    fn default() -> Self {
+        RecentDestinations {
+            entries: RwLock::new(Vec::new()),
+        }
+    }
+}
+
+impl<K> RecentDestinations<K> {
+    /// The sets of the destination whose key `matches`, made with `make` (which returns the key too)
+    /// when it is not kept.
+    ///
+    /// ```
+    /// use tracewire_core::messaging::{DestinationSets, RecentDestinations, span_name};
+    /// use tracewire_core::metrics::{Counter, Histogram, MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION};
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+    /// let (sent, duration) = (Counter::new(MESSAGING_CLIENT_SENT_MESSAGES), Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION));
+    /// let recent = RecentDestinations::default();
+    /// let sets = recent.get(|key: &&str| *key == "audit", || {
+    ///     ("audit", DestinationSets::new(&instrumentation, span_name("send", "audit"), vec![], &sent, &duration))
+    /// });
+    /// assert_eq!(sets.name, "send audit");
+    /// ```
+    pub fn get(
+        &self,
+        matches: impl Fn(&K) -> bool,
+        make: impl FnOnce() -> (K, DestinationSets),
+    ) -> Arc<DestinationSets> {
+        let find = |entries: &[(K, Arc<DestinationSets>)]| {
+            entries
+                .iter()
+                .rev()
+                .find(|(key, _)| matches(key))
+                .map(|(_, sets)| sets.clone())
+        };
+        if let Ok(entries) = self.entries.read()
+            && let Some(found) = find(&entries)
+        {
+            return found;
+        }
+        let Ok(mut entries) = self.entries.write() else {
+            return Arc::new(make().1);
+        };
+        if let Some(found) = find(&entries) {
+            return found;
+        }
+        if entries.len() == RECENT_DESTINATIONS {
+            entries.remove(0);
+        }
+        let (key, sets) = make();
+        let sets = Arc::new(sets);
+        entries.push((key, sets.clone()));
+        sets
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +317,37 @@ mod tests {
             true,
             TraceState::NONE,
         ))
+    }
+
+    #[test]
+    fn past_the_latest_destinations_the_oldest_is_made_again() {
+        let instrumentation = Instrumentation::global("t");
+        let counter = Counter::new(crate::metrics::MESSAGING_CLIENT_SENT_MESSAGES);
+        let histogram = Histogram::new(crate::metrics::MESSAGING_CLIENT_OPERATION_DURATION);
+        let recent = RecentDestinations::default();
+        let made = std::cell::Cell::new(0);
+        let get = |topic: usize| {
+            recent.get(
+                |key| *key == topic,
+                || {
+                    made.set(made.get() + 1);
+                    let named = span_name("send", &format!("t{topic}"));
+                    let sets =
+                        DestinationSets::new(&instrumentation, named, vec![], &counter, &histogram);
+                    (topic, sets)
+                },
+            )
+        };
+        for topic in 0..RECENT_DESTINATIONS {
+            assert_eq!(get(topic).name, format!("send t{topic}"));
+        }
+        assert_eq!(get(0).name, "send t0");
+        assert_eq!(
+            get(RECENT_DESTINATIONS).name,
+            format!("send t{RECENT_DESTINATIONS}")
+        );
+        assert_eq!(get(0).name, "send t0", "the oldest, let go, is made again");
+        assert_eq!(made.get(), RECENT_DESTINATIONS + 2);
     }
 
     #[test]

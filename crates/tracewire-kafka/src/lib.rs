@@ -68,11 +68,12 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
 use tracewire_core::intern::shared;
-use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
+use tracewire_core::messaging::{
+    ConsumerParent, DestinationSets, RecentDestinations, operation_type, process_parent, span_name,
+};
 use tracewire_core::metrics::{
-    BoundCounterSet, BoundHistogramSet, Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES,
-    MESSAGING_CLIENT_OPERATION_DURATION, MESSAGING_CLIENT_SENT_MESSAGES,
-    MESSAGING_PROCESS_DURATION, MeasuredSpan,
+    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
+    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
 };
 use tracewire_core::span::{Instrumentation, SpanError, error_type_from_variant};
 
@@ -97,49 +98,28 @@ struct Config {
     process_duration: Arc<Histogram>,
     sent: Counter,
     consumed: Counter,
-    /// The latest topics sent to or consumed from, made once each.
-    recent_topics: RecentTopics,
+    /// The latest topics sent to or consumed from, made once each, by operation, consumer group and topic.
+    recent_topics: RecentDestinations<(Operation, Option<StringValue>, StringValue)>,
 }
 
-/// How many topics a client keeps made; past that the oldest is made again when it comes back.
-const RECENT_TOPICS: usize = 32;
-
-/// The operation whose per-topic parts [`RecentTopics`] keeps.
+/// The operation whose per-topic parts are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Operation {
     Send,
     Process,
 }
 
-/// What every record of one topic shares for one operation: its span name, the topic as a value and the
-/// metric sets bound to its attributes, so they are made once per topic rather than per record.
-#[derive(Debug)]
-struct TopicSets {
+/// The span name and bound metric sets every record of `topic` shares for `operation`, made once.
+fn topic_sets(
+    config: &Config,
     operation: Operation,
-    group: Option<StringValue>,
-    name: std::borrow::Cow<'static, str>,
-    topic: StringValue,
-    /// `messaging.client.sent.messages` or `messaging.client.consumed.messages`.
-    count: BoundCounterSet,
-    /// `messaging.client.operation.duration` or `messaging.process.duration`.
-    duration: BoundHistogramSet,
-}
-
-/// Read-locked on every record (producers are shared across tasks and threads), write-locked only to
-/// add a topic.
-#[derive(Debug, Default)]
-struct RecentTopics(std::sync::RwLock<Vec<Arc<TopicSets>>>);
-
-impl RecentTopics {
-    fn get(
-        &self,
-        config: &Config,
-        operation: Operation,
-        group: Option<&StringValue>,
-        topic: &str,
-    ) -> Arc<TopicSets> {
-        let topic = config.instrumentation.limits().bound(topic);
-        let make = || {
+    group: Option<&StringValue>,
+    topic: &str,
+) -> Arc<DestinationSets> {
+    let topic = config.instrumentation.limits().bound(topic);
+    config.recent_topics.get(
+        |(op, g, t)| *op == operation && t.as_str() == topic && g.as_ref() == group,
+        || {
             let (verb, kind, count, duration) = match operation {
                 Operation::Send => (
                     "send",
@@ -159,45 +139,17 @@ impl RecentTopics {
             if let Some(group) = group {
                 metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
             }
-            let instrumentation = &config.instrumentation;
-            Arc::new(TopicSets {
-                operation,
-                group: group.cloned(),
-                name: named.name,
-                topic: named.text,
-                count: count.bind(instrumentation, &metric_attributes),
-                duration: duration.bind(instrumentation, metric_attributes),
-            })
-        };
-        let find = |recent: &[Arc<TopicSets>]| {
-            recent
-                .iter()
-                .rev()
-                .find(|t| {
-                    t.operation == operation
-                        && t.topic.as_str() == topic
-                        && t.group.as_ref() == group
-                })
-                .cloned()
-        };
-        if let Ok(recent) = self.0.read()
-            && let Some(found) = find(&recent)
-        {
-            return found;
-        }
-        let Ok(mut recent) = self.0.write() else {
-            return make();
-        };
-        if let Some(found) = find(&recent) {
-            return found;
-        }
-        if recent.len() == RECENT_TOPICS {
-            recent.remove(0);
-        }
-        let made = make();
-        recent.push(made.clone());
-        made
-    }
+            let key = (operation, group.cloned(), named.text.clone());
+            let sets = DestinationSets::new(
+                &config.instrumentation,
+                named,
+                metric_attributes,
+                count,
+                duration,
+            );
+            (key, sets)
+        },
+    )
 }
 
 impl Config {
@@ -212,7 +164,7 @@ impl Config {
             process_duration: Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION)),
             sent: Counter::new(MESSAGING_CLIENT_SENT_MESSAGES),
             consumed: Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES),
-            recent_topics: RecentTopics::default(),
+            recent_topics: RecentDestinations::default(),
         }
     }
 
@@ -401,9 +353,7 @@ fn start_send(
     headers: Option<&rdkafka::message::OwnedHeaders>,
 ) -> (MeasuredSpan, rdkafka::message::OwnedHeaders) {
     let limits = config.instrumentation.limits();
-    let sets = config
-        .recent_topics
-        .get(config, Operation::Send, None, topic);
+    let sets = topic_sets(config, Operation::Send, None, topic);
     let metric_attributes = sets.duration.attributes();
     let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
     attributes.extend_from_slice(metric_attributes);
@@ -720,10 +670,7 @@ impl<'a> std::ops::Deref for TracedMessage<'a> {
 impl<'a> TracedMessage<'a> {
     fn start(config: &Arc<Config>, group: &StringValue, message: BorrowedMessage<'a>) -> Self {
         let limits = config.instrumentation.limits();
-        let from =
-            config
-                .recent_topics
-                .get(config, Operation::Process, Some(group), message.topic());
+        let from = topic_sets(config, Operation::Process, Some(group), message.topic());
         let metric_attributes = from.duration.attributes();
         let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
         attributes.extend_from_slice(metric_attributes);

@@ -53,7 +53,6 @@
 
 mod carrier;
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -77,11 +76,12 @@ use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tracewire_core::attributes::*;
 use tracewire_core::intern::{RecentValue, shared};
-use tracewire_core::messaging::{ConsumerParent, operation_type, process_parent, span_name};
+use tracewire_core::messaging::{
+    ConsumerParent, DestinationSets, RecentDestinations, operation_type, process_parent, span_name,
+};
 use tracewire_core::metrics::{
-    BoundCounterSet, BoundHistogramSet, Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES,
-    MESSAGING_CLIENT_OPERATION_DURATION, MESSAGING_CLIENT_SENT_MESSAGES,
-    MESSAGING_PROCESS_DURATION, MeasuredSpan,
+    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
+    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
 };
 use tracewire_core::span::{Instrumentation, Outcome, SpanError, error_type_from_variant};
 
@@ -482,7 +482,7 @@ impl TracedChannel {
             consumer,
             config: self.config.clone(),
             queue: queue_name,
-            recent: Vec::new(),
+            recent: RecentDestinations::default(),
         })
     }
 
@@ -697,54 +697,28 @@ pub struct TracedConsumer {
     consumer: Consumer,
     config: Arc<Config>,
     queue: String,
-    /// The destinations seen last, newest at the end (at most [`RECENT_DESTINATIONS`]).
-    recent: Vec<ConsumedFrom>,
+    /// The destinations seen last, by exchange and routing key: a consumer sees one or a few, so their
+    /// span name, destination and bound metric sets are made once, not per delivery.
+    recent: RecentDestinations<(ShortString, ShortString)>,
 }
 
-/// How many destinations a consumer keeps made: a queue bound to a few exchanges or routing keys is
-/// served from them; past that the oldest is made again when it comes back.
-const RECENT_DESTINATIONS: usize = 32;
-
-/// What every delivery from one exchange and routing key shares: a consumer sees one or a few, so their
-/// span name, destination and bound metric sets are made once, not per delivery.
-#[derive(Debug)]
-struct ConsumedFrom {
-    exchange: ShortString,
-    routing_key: ShortString,
-    name: Cow<'static, str>,
-    destination: StringValue,
-    consumed: BoundCounterSet,
-    /// `messaging.process.duration`, bound to the metric attributes of this destination.
-    process_duration: BoundHistogramSet,
-}
-
-impl ConsumedFrom {
-    fn new(config: &Config, queue: &str, delivery: &Delivery) -> Self {
-        let limits = config.instrumentation.limits();
-        let destination = consume_destination(
-            limits.bound(delivery.exchange.as_str()),
-            limits.bound(delivery.routing_key.as_str()),
-            limits.bound(queue),
-        );
-        let named = span_name("process", &destination);
-        let metric_attributes = config.base("process", operation_type::PROCESS, &named.text);
-        let instrumentation = &config.instrumentation;
-        ConsumedFrom {
-            exchange: delivery.exchange.clone(),
-            routing_key: delivery.routing_key.clone(),
-            name: named.name,
-            destination: named.text,
-            consumed: config.consumed.bind(instrumentation, &metric_attributes),
-            process_duration: config
-                .process_duration
-                .bind(instrumentation, metric_attributes),
-        }
-    }
-
-    fn matches(&self, delivery: &Delivery) -> bool {
-        self.exchange.as_str() == delivery.exchange.as_str()
-            && self.routing_key.as_str() == delivery.routing_key.as_str()
-    }
+/// The parts every delivery from this exchange and routing key shares, made once.
+fn destination_sets(config: &Config, queue: &str, delivery: &Delivery) -> DestinationSets {
+    let limits = config.instrumentation.limits();
+    let destination = consume_destination(
+        limits.bound(delivery.exchange.as_str()),
+        limits.bound(delivery.routing_key.as_str()),
+        limits.bound(queue),
+    );
+    let named = span_name("process", &destination);
+    let metric_attributes = config.base("process", operation_type::PROCESS, &named.text);
+    DestinationSets::new(
+        &config.instrumentation,
+        named,
+        metric_attributes,
+        &config.consumed,
+        &config.process_duration,
+    )
 }
 
 impl std::fmt::Debug for TracedConsumer {
@@ -763,18 +737,17 @@ impl Stream for TracedConsumer {
         let polled = Pin::new(&mut this.consumer).poll_next(task);
         match polled {
             Poll::Ready(Some(Ok(delivery))) => {
-                let recent = &mut this.recent;
-                let index = match recent.iter().rposition(|from| from.matches(&delivery)) {
-                    Some(index) => index,
-                    None => {
-                        if recent.len() == RECENT_DESTINATIONS {
-                            recent.remove(0);
-                        }
-                        recent.push(ConsumedFrom::new(&this.config, &this.queue, &delivery));
-                        recent.len() - 1
-                    }
-                };
-                let traced = TracedDelivery::start(&this.config, &recent[index], delivery);
+                let from = this.recent.get(
+                    |(exchange, routing_key)| {
+                        exchange.as_str() == delivery.exchange.as_str()
+                            && routing_key.as_str() == delivery.routing_key.as_str()
+                    },
+                    || {
+                        let key = (delivery.exchange.clone(), delivery.routing_key.clone());
+                        (key, destination_sets(&this.config, &this.queue, &delivery))
+                    },
+                );
+                let traced = TracedDelivery::start(&this.config, &from, delivery);
                 Poll::Ready(Some(Ok(traced)))
             }
             Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
@@ -827,7 +800,7 @@ impl Deref for TracedDelivery {
 impl TracedDelivery {
     /// Starts the `process` span of `delivery`. The delivery (large) is moved once, into place.
     #[inline]
-    fn start(config: &Arc<Config>, from: &ConsumedFrom, delivery: Delivery) -> Self {
+    fn start(config: &Arc<Config>, from: &DestinationSets, delivery: Delivery) -> Self {
         TracedDelivery {
             operation: Self::process_span(config, from, &delivery),
             delivery,
@@ -836,8 +809,8 @@ impl TracedDelivery {
         }
     }
 
-    fn process_span(config: &Config, from: &ConsumedFrom, delivery: &Delivery) -> MeasuredSpan {
-        let metric_attributes = from.process_duration.attributes();
+    fn process_span(config: &Config, from: &DestinationSets, delivery: &Delivery) -> MeasuredSpan {
+        let metric_attributes = from.duration.attributes();
         let mut attributes = Vec::with_capacity(metric_attributes.len() + 6);
         attributes.extend_from_slice(metric_attributes);
         delivery_attributes(config, delivery, &mut attributes);
@@ -851,8 +824,8 @@ impl TracedDelivery {
             links,
             &parent,
         );
-        from.consumed.add(1);
-        MeasuredSpan::bound(span, from.process_duration.clone())
+        from.count.add(1);
+        MeasuredSpan::bound(span, from.duration.clone())
     }
 
     /// The context of the `process` span (for spans of your own).
