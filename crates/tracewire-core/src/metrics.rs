@@ -269,11 +269,8 @@ impl Histogram {
         instrumentation: &Instrumentation,
         attributes: Vec<KeyValue>,
     ) -> BoundHistogramSet {
-        BoundHistogramSet {
-            attributes: attributes.into(),
-            instrument: self.instrument.get(|| self.make(instrumentation)).clone(),
-            handle: Arc::default(),
-        }
+        let instrument = self.instrument.get(|| self.make(instrumentation)).clone();
+        BoundHistogramSet(LazyBound::new(attributes.into(), instrument))
     }
 
     fn make(&self, instrumentation: &Instrumentation) -> OtelHistogram<f64> {
@@ -298,23 +295,8 @@ impl Histogram {
 /// assert_eq!(bound.attributes().len(), 1);
 /// bound.record(0.001);
 /// ```
-#[derive(Clone)]
-pub struct BoundHistogramSet {
-    attributes: Arc<[KeyValue]>,
-    instrument: OtelHistogram<f64>,
-    /// Bound at the first measurement: a set bound and never measured would be exported as an empty
-    /// point. (The SDK keeps one tracker per attribute set, shared by every handle bound to it.)
-    handle: Arc<OnceLock<BoundHistogram<f64>>>,
-}
-
-impl std::fmt::Debug for BoundHistogramSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoundHistogramSet")
-            .field("attributes", &self.attributes)
-            .field("bound", &self.handle.get().is_some())
-            .finish()
-    }
-}
+#[derive(Clone, Debug)]
+pub struct BoundHistogramSet(LazyBound<OtelHistogram<f64>, BoundHistogram<f64>>);
 
 impl BoundHistogramSet {
     /// Records one value with the bound attributes.
@@ -325,17 +307,15 @@ impl BoundHistogramSet {
     /// Histogram::new(MESSAGING_PROCESS_DURATION).bind(&instrumentation, vec![]).record(0.5);
     /// ```
     pub fn record(&self, value: f64) {
-        self.handle
-            .get_or_init(|| self.instrument.bind(&self.attributes))
-            .record(value);
+        self.0.handle(OtelHistogram::bind).record(value);
     }
 
     /// Records one value with the bound attributes and `extra` ones (an `error.type`), unbound.
     fn record_with(&self, value: f64, extra: &[KeyValue]) {
-        let mut attributes = Vec::with_capacity(self.attributes.len() + extra.len());
-        attributes.extend_from_slice(&self.attributes);
+        let mut attributes = Vec::with_capacity(self.0.attributes.len() + extra.len());
+        attributes.extend_from_slice(&self.0.attributes);
         attributes.extend_from_slice(extra);
-        self.instrument.record(value, &attributes);
+        self.0.instrument.record(value, &attributes);
     }
 
     /// The bound attributes.
@@ -349,7 +329,7 @@ impl BoundHistogramSet {
     /// assert_eq!(bound.attributes(), set.as_slice());
     /// ```
     pub fn attributes(&self) -> &[KeyValue] {
-        &self.attributes
+        &self.0.attributes
     }
 }
 
@@ -410,18 +390,20 @@ impl UpDownCounter {
     pub fn add(&self, instrumentation: &Instrumentation, delta: i64, attributes: &[KeyValue]) {
         self.instrument.measure(
             attributes,
-            || {
-                instrumentation
-                    .meter()
-                    .i64_up_down_counter(self.spec.name)
-                    .with_description(self.spec.description)
-                    .with_unit(self.spec.unit)
-                    .build()
-            },
+            || self.make(instrumentation),
             OtelUpDownCounter::bind,
             |bound| bound.add(delta),
             |unbound| unbound.add(delta, attributes),
         );
+    }
+
+    fn make(&self, instrumentation: &Instrumentation) -> OtelUpDownCounter<i64> {
+        instrumentation
+            .meter()
+            .i64_up_down_counter(self.spec.name)
+            .with_description(self.spec.description)
+            .with_unit(self.spec.unit)
+            .build()
     }
 }
 
@@ -501,11 +483,8 @@ impl Counter {
         instrumentation: &Instrumentation,
         attributes: &[KeyValue],
     ) -> BoundCounterSet {
-        BoundCounterSet {
-            attributes: attributes.into(),
-            instrument: self.instrument.get(|| self.make(instrumentation)).clone(),
-            handle: Arc::default(),
-        }
+        let instrument = self.instrument.get(|| self.make(instrumentation)).clone();
+        BoundCounterSet(LazyBound::new(attributes.into(), instrument))
     }
 
     fn make(&self, instrumentation: &Instrumentation) -> OtelCounter<u64> {
@@ -526,22 +505,8 @@ impl Counter {
 /// let sent = Counter::new(MESSAGING_CLIENT_SENT_MESSAGES).bind(&instrumentation, &[]);
 /// sent.add(1);
 /// ```
-#[derive(Clone)]
-pub struct BoundCounterSet {
-    attributes: Arc<[KeyValue]>,
-    instrument: OtelCounter<u64>,
-    /// Bound at the first measurement, as [`BoundHistogramSet`]'s.
-    handle: Arc<OnceLock<BoundCounter<u64>>>,
-}
-
-impl std::fmt::Debug for BoundCounterSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoundCounterSet")
-            .field("attributes", &self.attributes)
-            .field("bound", &self.handle.get().is_some())
-            .finish()
-    }
-}
+#[derive(Clone, Debug)]
+pub struct BoundCounterSet(LazyBound<OtelCounter<u64>, BoundCounter<u64>>);
 
 impl BoundCounterSet {
     /// Adds `value` with the bound attributes.
@@ -552,9 +517,41 @@ impl BoundCounterSet {
     /// Counter::new(MESSAGING_CLIENT_SENT_MESSAGES).bind(&instrumentation, &[]).add(2);
     /// ```
     pub fn add(&self, value: u64) {
+        self.0.handle(OtelCounter::bind).add(value);
+    }
+}
+
+/// An attribute set and the instrument it is measured by, bound at the first measurement: a set bound
+/// and never measured would be exported as an empty point. (The SDK keeps one tracker per attribute set,
+/// shared by every handle bound to it.) Clones share the handle.
+#[derive(Clone)]
+struct LazyBound<I, B> {
+    attributes: Arc<[KeyValue]>,
+    instrument: I,
+    handle: Arc<OnceLock<B>>,
+}
+
+impl<I, B> LazyBound<I, B> {
+    fn new(attributes: Arc<[KeyValue]>, instrument: I) -> Self {
+        LazyBound {
+            attributes,
+            instrument,
+            handle: Arc::default(),
+        }
+    }
+
+    fn handle(&self, bind: impl FnOnce(&I, &[KeyValue]) -> B) -> &B {
         self.handle
-            .get_or_init(|| self.instrument.bind(&self.attributes))
-            .add(value);
+            .get_or_init(|| bind(&self.instrument, &self.attributes))
+    }
+}
+
+impl<I, B> std::fmt::Debug for LazyBound<I, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyBound")
+            .field("attributes", &self.attributes)
+            .field("bound", &self.handle.get().is_some())
+            .finish()
     }
 }
 
@@ -587,7 +584,7 @@ impl<I, B> LazyInstrument<I, B> {
         bound: impl FnOnce(&B),
         unbound: impl FnOnce(&I),
     ) {
-        let instrument = self.instrument.get_or_init(make);
+        let instrument = self.get(make);
         if !self
             .bound
             .measure(attributes, || bind(instrument, attributes), bound)
@@ -1008,7 +1005,7 @@ impl Drop for MeasuredSpan {
             },
             Recorder::Extended { set, attributes } => {
                 attributes.extend(error_type);
-                set.instrument.record(seconds, attributes);
+                set.0.instrument.record(seconds, attributes);
             }
         }
         let outcome = match self.error.take() {
