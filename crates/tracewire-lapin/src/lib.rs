@@ -101,6 +101,8 @@ struct Config {
     process_duration: Arc<Histogram>,
     sent: Counter,
     consumed: Counter,
+    /// The latest destinations published to, by exchange and routing key, made once each.
+    published_to: RecentDestinations<(ShortString, ShortString)>,
 }
 
 impl Config {
@@ -115,6 +117,7 @@ impl Config {
             process_duration: Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION)),
             sent: Counter::new(MESSAGING_CLIENT_SENT_MESSAGES),
             consumed: Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES),
+            published_to: RecentDestinations::default(),
         }
     }
 
@@ -366,14 +369,28 @@ impl TracedChannel {
     ) -> lapin::Result<TracedConfirm> {
         let config = &self.config;
         let limits = config.instrumentation.limits();
-        let named = with_publish_destination(
-            limits.bound(exchange.as_str()),
-            limits.bound(routing_key.as_str()),
-            |destination| span_name("publish", destination),
+        let sets = config.published_to.get(
+            |(e, r)| e.as_str() == exchange.as_str() && r.as_str() == routing_key.as_str(),
+            || {
+                let named = with_publish_destination(
+                    limits.bound(exchange.as_str()),
+                    limits.bound(routing_key.as_str()),
+                    |destination| span_name("publish", destination),
+                );
+                let metric_attributes = config.base("publish", operation_type::SEND, &named.text);
+                let sets = DestinationSets::new(
+                    &config.instrumentation,
+                    named,
+                    metric_attributes,
+                    &config.sent,
+                    &config.operation_duration,
+                );
+                ((exchange.clone(), routing_key.clone()), sets)
+            },
         );
-        let metric_attributes = config.base("publish", operation_type::SEND, &named.text);
+        let metric_attributes = sets.duration.attributes();
         let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
-        attributes.extend_from_slice(&metric_attributes);
+        attributes.extend_from_slice(metric_attributes);
         if !routing_key.as_str().is_empty() {
             attributes.push(KeyValue::new(
                 MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
@@ -399,7 +416,7 @@ impl TracedChannel {
         let span = Context::map_current(|cx| {
             config
                 .instrumentation
-                .start(SpanKind::Producer, named.name, attributes, cx)
+                .start(SpanKind::Producer, sets.name.clone(), attributes, cx)
         });
         let headers = tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
             // The application's headers without any the propagator owns: a stale `tracestate` or
@@ -420,12 +437,7 @@ impl TracedChannel {
             headers
         });
         let properties = properties.with_headers(headers);
-        let operation = MeasuredSpan::new(
-            span,
-            config.instrumentation.clone(),
-            config.operation_duration.clone(),
-            metric_attributes,
-        );
+        let operation = MeasuredSpan::bound(span, sets.duration.clone());
         let result = operation
             .span()
             .in_scope(self.channel.basic_publish(
@@ -438,9 +450,7 @@ impl TracedChannel {
             .await;
         // Counted once the outcome is known, so a failed publish carries its `error.type` (§3.6).
         match &result {
-            Ok(_) => config
-                .sent
-                .add(&config.instrumentation, 1, operation.metric_attributes()),
+            Ok(_) => sets.count.add(1),
             Err(error) => {
                 let mut attributes = operation.metric_attributes().to_vec();
                 attributes.push(KeyValue::new(ERROR_TYPE, error_type(error)));
