@@ -12,6 +12,8 @@
 //! - [`redact`] and [`limits`]: nothing secret and nothing unbounded is recorded;
 //! - [`intern`]: span names and repeated values shared instead of copied per operation;
 //! - [`metrics`]: duration histograms with the semantic-convention buckets;
+//! - [`otel`]: everything that couples to the OpenTelemetry SDK's version (the installed provider, the
+//!   W3C random flag the SDK leaves out);
 //! - [`waterfall`]: traces drawn as text waterfalls.
 //!
 //! ```
@@ -31,6 +33,7 @@ pub mod intern;
 pub mod limits;
 pub mod messaging;
 pub mod metrics;
+pub mod otel;
 pub mod propagation;
 pub mod redact;
 pub mod span;

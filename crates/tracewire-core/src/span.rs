@@ -24,7 +24,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::context::{FutureExt, WithContext};
@@ -37,7 +37,7 @@ use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, Value};
 
 use crate::attributes::{ERROR_TYPE, EXCEPTION_EVENT, EXCEPTION_MESSAGE, EXCEPTION_TYPE};
 use crate::limits::Limits;
-use crate::propagation::w3c::FLAG_RANDOM;
+use crate::otel;
 
 /// Where a boundary's spans and metrics go: the global providers (read when the first span or
 /// measurement is made) or providers the user passes. Cheap to clone.
@@ -110,11 +110,7 @@ impl Instrumentation {
     {
         let concrete = provider.tracer_with_scope(scope(name));
         let sdk = OnceLock::new();
-        let _ = sdk.set(
-            (&concrete as &dyn std::any::Any)
-                .downcast_ref::<opentelemetry_sdk::trace::SdkTracer>()
-                .cloned(),
-        );
+        let _ = sdk.set(otel::as_sdk_tracer(&concrete));
         let tracer = OnceLock::new();
         let _ = tracer.set(Arc::new(BoxedTracer::new(Box::new(concrete))));
         Self::from_parts(scope(name), sdk, tracer, OnceLock::new())
@@ -252,14 +248,7 @@ impl Instrumentation {
     fn sdk_tracer(&self) -> Option<&opentelemetry_sdk::trace::SdkTracer> {
         self.inner
             .sdk
-            .get_or_init(|| {
-                let installed = INSTALLED_PROVIDER.read().ok()?;
-                Some(
-                    installed
-                        .as_ref()?
-                        .tracer_with_scope(self.inner.scope.clone()),
-                )
-            })
+            .get_or_init(|| otel::installed_tracer(self.inner.scope.clone()))
             .as_ref()
     }
 
@@ -348,134 +337,21 @@ impl Instrumentation {
         if !links.is_empty() {
             builder.links = Some(links);
         }
-        let is_root = !parent.span().span_context().is_valid();
         let cx = match self.sdk_tracer() {
-            Some(sdk) => in_context(sdk.build_with_context(builder, parent), is_root, parent),
-            None => in_context(
-                self.tracer().build_with_context(builder, parent),
-                is_root,
-                parent,
-            ),
+            Some(sdk) => otel::context_with_span(sdk.build_with_context(builder, parent), parent),
+            None => otel::context_with_span(self.tracer().build_with_context(builder, parent), parent),
         };
         ActiveSpan { cx, ended: false }
     }
 }
 
-/// The SDK provider [`install_tracer_provider`] installed, for [`Instrumentation::global`].
-static INSTALLED_PROVIDER: RwLock<Option<opentelemetry_sdk::trace::SdkTracerProvider>> =
-    RwLock::new(None);
-
-/// Installs `provider` as the global tracer provider (`opentelemetry::global::set_tracer_provider`) and
-/// lets every [`Instrumentation::global`] start its spans on it directly, without the type-erasing box
-/// the global API puts around each span. `tracewire::init()` calls this. Install a provider this way
-/// (not with `opentelemetry::global::set_tracer_provider` alone) before the first span is started, and
-/// do not replace it afterwards through the OpenTelemetry API: boundaries that have started spans keep
-/// the provider installed here.
-///
-/// ```
-/// use opentelemetry::{Context, trace::SpanKind};
-/// use tracewire_core::span::{Instrumentation, Outcome, install_tracer_provider};
-///
-/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-/// install_tracer_provider(provider.clone());
-/// let span = Instrumentation::global("doc").start(SpanKind::Internal, "work", vec![], &Context::new());
-/// assert!(span.is_recording());
-/// span.end(Outcome::Success);
-/// ```
-pub fn install_tracer_provider(provider: opentelemetry_sdk::trace::SdkTracerProvider) {
-    global::set_tracer_provider(provider.clone());
-    if let Ok(mut installed) = INSTALLED_PROVIDER.write() {
-        *installed = Some(provider);
-    }
-}
+pub use crate::otel::install_tracer_provider;
 
 fn scope(name: &'static str) -> InstrumentationScope {
     InstrumentationScope::builder(name)
         .with_version(env!("CARGO_PKG_VERSION"))
         .with_schema_url(crate::attributes::SCHEMA_URL)
         .build()
-}
-
-/// `parent` with `span` as its span; a root span reports the random flag ([`RandomRoot`]).
-fn in_context<S>(span: S, is_root: bool, parent: &Context) -> Context
-where
-    S: opentelemetry::trace::Span + Send + Sync + 'static,
-{
-    if is_root {
-        parent.with_span(RandomRoot::new(span))
-    } else {
-        parent.with_span(span)
-    }
-}
-
-/// A root span whose trace id the SDK's random id generator made: it reports the W3C Level 2 random
-/// flag in its span context, so outgoing `traceparent`s carry it and child spans (which copy their
-/// parent's flags) inherit it, at no cost beyond the span itself.
-struct RandomRoot<S> {
-    inner: S,
-    span_context: SpanContext,
-}
-
-impl<S: opentelemetry::trace::Span> RandomRoot<S> {
-    fn new(inner: S) -> Self {
-        let sc = inner.span_context();
-        let span_context = SpanContext::new(
-            sc.trace_id(),
-            sc.span_id(),
-            opentelemetry::trace::TraceFlags::new(sc.trace_flags().to_u8() | FLAG_RANDOM),
-            sc.is_remote(),
-            sc.trace_state().clone(),
-        );
-        RandomRoot {
-            inner,
-            span_context,
-        }
-    }
-}
-
-impl<S: opentelemetry::trace::Span> opentelemetry::trace::Span for RandomRoot<S> {
-    fn add_event_with_timestamp<T>(
-        &mut self,
-        name: T,
-        timestamp: std::time::SystemTime,
-        attributes: Vec<KeyValue>,
-    ) where
-        T: Into<Cow<'static, str>>,
-    {
-        self.inner
-            .add_event_with_timestamp(name, timestamp, attributes);
-    }
-
-    fn span_context(&self) -> &SpanContext {
-        &self.span_context
-    }
-
-    fn is_recording(&self) -> bool {
-        self.inner.is_recording()
-    }
-
-    fn set_attribute(&mut self, attribute: KeyValue) {
-        self.inner.set_attribute(attribute);
-    }
-
-    fn set_status(&mut self, status: Status) {
-        self.inner.set_status(status);
-    }
-
-    fn update_name<T>(&mut self, new_name: T)
-    where
-        T: Into<Cow<'static, str>>,
-    {
-        self.inner.update_name(new_name);
-    }
-
-    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        self.inner.add_link(span_context, attributes);
-    }
-
-    fn end_with_timestamp(&mut self, timestamp: std::time::SystemTime) {
-        self.inner.end_with_timestamp(timestamp);
-    }
 }
 
 /// A started span, with the [`Context`] that holds it. End it with [`end`](Self::end); dropping it

@@ -162,6 +162,16 @@ fn cases() -> Vec<(
             Some("a@b@c=1"),
         ),
         (
+            "duplicated tracestate keys keep the first",
+            headers(&[
+                ("traceparent", tp.as_bytes()),
+                ("tracestate", b"foo=1,bar=2,foo=3"),
+                ("tracestate", b"bar=4"),
+            ]),
+            Some("01"),
+            Some("foo=1,bar=2"),
+        ),
+        (
             "empty tracestate value drops it",
             headers(&[("traceparent", tp.as_bytes()), ("tracestate", b"a=1,b=")]),
             Some("01"),

@@ -362,6 +362,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `RUST_LOG`, else `OTEL_LOG_LEVEL` for the SDK's own logs on top of `info`.
     pub log_filter: String,
+    /// `TRACEWIRE_OTEL_FILTER`: which `tracing` spans and events reach OpenTelemetry (as spans and span
+    /// events), in `RUST_LOG`'s directive syntax; `info` when unset or invalid.
+    pub otel_filter: String,
     /// Everything that could not be used as given.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -408,6 +411,7 @@ impl Config {
             },
         };
         let log_filter = env.log_filter();
+        let otel_filter = env.otel_filter();
         Config {
             sdk_disabled,
             service_name,
@@ -422,6 +426,7 @@ impl Config {
             metric_export_interval,
             log_format,
             log_filter,
+            otel_filter,
             warnings: env.warnings,
         }
     }
@@ -846,6 +851,25 @@ impl Env<'_> {
         }
     }
 
+    fn otel_filter(&mut self) -> String {
+        const DEFAULT: &str = "info";
+        match self.get("TRACEWIRE_OTEL_FILTER") {
+            None => DEFAULT.to_owned(),
+            Some(filter) => match tracing_subscriber::EnvFilter::try_new(&filter) {
+                Ok(_) => filter,
+                Err(_) => {
+                    self.warn(
+                        "TRACEWIRE_OTEL_FILTER",
+                        &filter,
+                        "is not a filter in RUST_LOG's syntax",
+                        DEFAULT,
+                    );
+                    DEFAULT.to_owned()
+                }
+            },
+        }
+    }
+
     fn log_filter(&mut self) -> String {
         if let Some(filter) = self.get("RUST_LOG") {
             return filter;
@@ -1165,6 +1189,13 @@ mod tests {
         ]);
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(c.log_filter.contains("opentelemetry_sdk=debug"));
+        assert_eq!(config(&[]).otel_filter, "info");
+        let c = config(&[("TRACEWIRE_OTEL_FILTER", "warn,checkout=debug")]);
+        assert_eq!(c.otel_filter, "warn,checkout=debug");
+        assert!(c.warnings.is_empty());
+        let c = config(&[("TRACEWIRE_OTEL_FILTER", "checkout=loud")]);
+        assert_eq!(c.otel_filter, "info");
+        assert_eq!(c.warnings[0].variable, "TRACEWIRE_OTEL_FILTER");
         let c = config(&[("RUST_LOG", "checkout=trace"), ("OTEL_LOG_LEVEL", "loud")]);
         assert_eq!(c.log_filter, "checkout=trace");
         let c = config(&[("TRACEWIRE_LOG_FORMAT", "xml"), ("OTEL_LOG_LEVEL", "loud")]);

@@ -54,6 +54,7 @@ pub mod events;
 mod export;
 pub mod logs;
 pub mod sampling;
+pub mod task;
 
 use std::fmt;
 use std::sync::mpsc;
@@ -65,6 +66,8 @@ use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, ShouldSample, SpanProcessor};
+use tracewire_core::otel::{RandomFlagExport, RandomFlagTracer};
+use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -241,6 +244,8 @@ impl Builder {
             Box::new(OsResourceDetector),
         ];
         let mut attributes: Vec<KeyValue> = Vec::new();
+        // The host detector reports Rust's target name (`x86_64`); the registry names it `amd64`.
+        attributes.push(KeyValue::new("host.arch", host_arch(std::env::consts::ARCH)));
         // Process facts without `process.command_args`: command lines carry secrets too often.
         attributes.push(KeyValue::new("process.pid", i64::from(std::process::id())));
         attributes.push(KeyValue::new("process.runtime.name", "rustc"));
@@ -336,7 +341,7 @@ impl Builder {
                 builder = behind_tail(builder, tail, ConsoleWaterfall::stderr(), &mut tail_stats);
             }
             for processor in std::mem::take(&mut self.processors) {
-                builder = builder.with_span_processor(BoxedProcessor(processor));
+                builder = builder.with_span_processor(RandomFlagExport::new(BoxedProcessor(processor)));
             }
             tracer_provider = Some(builder.build());
 
@@ -396,6 +401,7 @@ impl Builder {
             tail_stats,
             log_format: self.config.log_format,
             log_filter: self.config.log_filter,
+            otel_filter: self.config.otel_filter,
             subscriber: self.subscriber,
             shutdown_timeout: self.shutdown_timeout,
             runtime: None,
@@ -431,6 +437,7 @@ impl Builder {
 }
 
 /// Adds `processor` to `builder`, behind the tail sampler when there is one.
+/// Every exporting processor sees roots with the random flag they propagate ([`RandomFlagExport`]).
 fn behind_tail<P: SpanProcessor + 'static>(
     builder: opentelemetry_sdk::trace::TracerProviderBuilder,
     tail: Option<&TailSampling>,
@@ -441,9 +448,9 @@ fn behind_tail<P: SpanProcessor + 'static>(
         Some(policy) => {
             let tail = policy.clone().into_processor(processor);
             *stats = Some(tail.stats());
-            builder.with_span_processor(tail)
+            builder.with_span_processor(RandomFlagExport::new(tail))
         }
-        None => builder.with_span_processor(processor),
+        None => builder.with_span_processor(RandomFlagExport::new(processor)),
     }
 }
 
@@ -465,6 +472,21 @@ impl SpanProcessor for BoxedProcessor {
     }
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
+    }
+}
+
+/// `host.arch` as the semantic conventions' registry spells it, from Rust's `std::env::consts::ARCH`;
+/// an architecture the registry does not list keeps Rust's name.
+fn host_arch(rust_arch: &'static str) -> &'static str {
+    match rust_arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm32",
+        "x86" => "x86",
+        "powerpc" => "ppc32",
+        "powerpc64" => "ppc64",
+        "s390x" => "s390x",
+        other => other,
     }
 }
 
@@ -638,6 +660,7 @@ pub struct Telemetry {
     tail_stats: Option<TailStats>,
     log_format: LogFormat,
     log_filter: String,
+    otel_filter: String,
     subscriber: bool,
     shutdown_timeout: Duration,
     runtime: Option<tokio::runtime::Runtime>,
@@ -720,7 +743,7 @@ impl Telemetry {
     fn install_subscriber(&self) -> Result<(), tracing_subscriber::util::TryInitError> {
         // The SDK's and the exporters' own events must not become spans: they would be exported by
         // the exporter that logged them, forever.
-        let internal = |target: &str| {
+        fn internal(target: &str) -> bool {
             [
                 "opentelemetry",
                 "tonic",
@@ -729,24 +752,36 @@ impl Telemetry {
                 "reqwest",
                 "tower",
                 "tracewire",
+                // sqlx logs statements with their literals (slow ones at WARN); tracewire-sqlx records
+                // them sanitized on its spans instead.
+                "sqlx::query",
             ]
             .iter()
             .any(|p| target.starts_with(p))
-        };
+        }
+        // One filter governs what reaches OpenTelemetry (`TRACEWIRE_OTEL_FILTER`, INFO by default), so
+        // libraries' DEBUG/TRACE internals stay out of the export unless asked for.
+        fn otel_filter<S>(directives: &str) -> impl tracing_subscriber::layer::Filter<S> + use<S>
+        where
+            S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+        {
+            tracing_subscriber::filter::filter_fn(|meta| !internal(meta.target())).and(
+                EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info")),
+            )
+        }
         let otel_layer = self.tracer_provider.as_ref().map(|provider| {
+            // The bridge's spans say where they come from: their own scope, not tracewire's.
+            let scope = opentelemetry::InstrumentationScope::builder(TRACING_BRIDGE_SCOPE).build();
             tracing_opentelemetry::layer()
-                .with_tracer(provider.tracer("tracewire"))
-                .with_filter(tracing_subscriber::filter::filter_fn(move |meta| {
-                    !internal(meta.target())
-                }))
+                .with_tracer(RandomFlagTracer::new(provider.tracer_with_scope(scope)))
+                .with_filter(otel_filter(&self.otel_filter))
         });
         // Events written outside any `tracing` span (a `tracing::info!` straight in a handler) go on
         // the current tracewire span; tracing-opentelemetry takes those inside `tracing` spans.
-        let events_layer = self.tracer_provider.as_ref().map(|_| {
-            events::EventsOnCurrentSpan::new().with_filter(tracing_subscriber::filter::filter_fn(
-                move |meta| !internal(meta.target()),
-            ))
-        });
+        let events_layer = self
+            .tracer_provider
+            .as_ref()
+            .map(|_| events::EventsOnCurrentSpan::new().with_filter(otel_filter(&self.otel_filter)));
         let filter =
             || EnvFilter::try_new(&self.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let text = (self.log_format == LogFormat::Text).then(|| {
@@ -771,6 +806,9 @@ impl Telemetry {
             .try_init()
     }
 }
+
+/// The instrumentation scope of the spans the `tracing` bridge makes from `tracing` spans.
+pub const TRACING_BRIDGE_SCOPE: &str = "tracing-opentelemetry";
 
 /// Keeps telemetry running; on drop, flushes and shuts down within the configured timeout and logs
 /// the export counts.

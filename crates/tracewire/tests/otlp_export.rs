@@ -103,6 +103,13 @@ async fn export_round_trip(protocol: &str, endpoint: String) {
     assert_eq!(resource("team"), Some("pay,ments"));
     assert_eq!(resource("telemetry.sdk.language"), Some("rust"));
     assert!(resource("host.name").is_some());
+    // The registry's values (`amd64`, `arm64`, …), not Rust's target names.
+    let expected_arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert_eq!(resource("host.arch"), Some(expected_arch));
     assert!(root.resource_attribute("process.pid").is_some());
     assert!(root.resource_attribute("process.command_args").is_none());
 

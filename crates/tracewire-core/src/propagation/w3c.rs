@@ -542,11 +542,14 @@ fn parse_tracestate_member(member: &str) -> Option<(&str, &str)> {
 /// assert_eq!((members[1].0.as_str(), members[1].1.as_str()), ("rojo", "00f067aa0ba902b7"));
 ///
 /// assert_eq!(parse_tracestate(&[b"a=1,B=2"]), None); // one invalid key drops the whole list
+/// let deduplicated = parse_tracestate(&[b"foo=1,bar=2,foo=3"]).unwrap(); // the first of a key is kept
+/// assert_eq!(deduplicated, [("foo".into(), "1".into()), ("bar".into(), "2".into())]);
 /// assert_eq!(parse_tracestate(&[]), Some(vec![]));
 /// ```
 #[must_use]
 pub fn parse_tracestate(values: &[&[u8]]) -> Option<Vec<(String, String)>> {
     let mut members: Vec<(&str, &str)> = Vec::new();
+    let mut seen = 0;
     for raw in values {
         if !raw.is_ascii() {
             return None;
@@ -558,13 +561,15 @@ pub fn parse_tracestate(values: &[&[u8]]) -> Option<Vec<(String, String)>> {
                 continue;
             }
             let (key, value) = parse_tracestate_member(member)?;
-            if members.len() >= MAX_TRACESTATE_MEMBERS {
+            seen += 1;
+            if seen > MAX_TRACESTATE_MEMBERS {
                 return None;
             }
-            if members.iter().any(|(k, _)| *k == key) {
-                return None;
+            // A repeated key does not make the list invalid: W3C lets a vendor discard duplicates it
+            // did not write, and the first one is the most recent.
+            if !members.iter().any(|(k, _)| *k == key) {
+                members.push((key, value));
             }
-            members.push((key, value));
         }
     }
     Some(
@@ -1349,9 +1354,12 @@ mod tests {
     }
 
     #[test]
-    fn tracestate_duplicate_keys_rejected() {
-        assert_eq!(ts(&["a=1,b=2,a=3"]), None);
-        assert_eq!(ts(&["a=1", "a=1"]), None);
+    fn tracestate_duplicate_keys_keep_the_first() {
+        assert_eq!(ts(&["a=1,b=2,a=3"]), Some(pairs(&[("a", "1"), ("b", "2")])));
+        assert_eq!(ts(&["a=1", "a=1"]), Some(pairs(&[("a", "1")])));
+        assert_eq!(ts(&["foo=1,foo=2"]), Some(pairs(&[("foo", "1")])));
+        // Still all-or-nothing for an invalid member next to a duplicate.
+        assert_eq!(ts(&["foo=1,foo=2,Bad=3"]), None);
     }
 
     #[test]
