@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use opentelemetry::Context;
-//! use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider};
+//! use opentelemetry::trace::{Span, TraceContextExt, Tracer, TracerProvider};
 //! use tracewire_core::otel::RandomFlagProvider;
 //! use tracewire_core::propagation::w3c::FLAG_RANDOM;
 //!
