@@ -339,7 +339,9 @@ impl Instrumentation {
         }
         let cx = match self.sdk_tracer() {
             Some(sdk) => otel::context_with_span(sdk.build_with_context(builder, parent), parent),
-            None => otel::context_with_span(self.tracer().build_with_context(builder, parent), parent),
+            None => {
+                otel::context_with_span(self.tracer().build_with_context(builder, parent), parent)
+            }
         };
         ActiveSpan { cx, ended: false }
     }

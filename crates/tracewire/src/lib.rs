@@ -53,6 +53,7 @@ pub mod env;
 pub mod events;
 mod export;
 pub mod logs;
+mod propagators;
 pub mod sampling;
 pub mod task;
 
@@ -60,7 +61,7 @@ use std::fmt;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
@@ -245,7 +246,10 @@ impl Builder {
         ];
         let mut attributes: Vec<KeyValue> = Vec::new();
         // The host detector reports Rust's target name (`x86_64`); the registry names it `amd64`.
-        attributes.push(KeyValue::new("host.arch", host_arch(std::env::consts::ARCH)));
+        attributes.push(KeyValue::new(
+            "host.arch",
+            host_arch(std::env::consts::ARCH),
+        ));
         // Process facts without `process.command_args`: command lines carry secrets too often.
         attributes.push(KeyValue::new("process.pid", i64::from(std::process::id())));
         attributes.push(KeyValue::new("process.runtime.name", "rustc"));
@@ -341,7 +345,8 @@ impl Builder {
                 builder = behind_tail(builder, tail, ConsoleWaterfall::stderr(), &mut tail_stats);
             }
             for processor in std::mem::take(&mut self.processors) {
-                builder = builder.with_span_processor(RandomFlagExport::new(BoxedProcessor(processor)));
+                builder =
+                    builder.with_span_processor(RandomFlagExport::new(BoxedProcessor(processor)));
             }
             tracer_provider = Some(builder.build());
 
@@ -511,51 +516,7 @@ fn sampler_for(kind: SamplerKind) -> Sampler {
     }
 }
 
-/// The composite propagator for `kinds`, in order. tracewire's own W3C propagators are used for
-/// `tracecontext` and `baggage` (they enforce the W3C rules the stock ones miss) and for `jaeger` (the
-/// maintained Jaeger propagator crate stops at opentelemetry 0.32); B3 comes from
-/// opentelemetry-zipkin, deprecated along with the Zipkin exporter but still the maintained B3
-/// propagator for this OpenTelemetry release.
-///
-/// ```
-/// use opentelemetry::propagation::TextMapPropagator;
-/// use tracewire::env::PropagatorKind;
-/// let p = tracewire::propagator(&[PropagatorKind::TraceContext, PropagatorKind::Baggage]);
-/// assert_eq!(p.fields().count(), 3);
-/// ```
-#[allow(deprecated)]
-pub fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
-    let mut parts: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
-    for kind in kinds {
-        match kind {
-            PropagatorKind::TraceContext => parts.push(Box::new(
-                tracewire_core::propagation::W3cTraceContextPropagator::new(),
-            )),
-            PropagatorKind::Baggage => parts.push(Box::new(
-                tracewire_core::propagation::W3cBaggagePropagator::new(),
-            )),
-            #[cfg(feature = "b3")]
-            PropagatorKind::B3 => {
-                parts.push(Box::new(opentelemetry_zipkin::Propagator::with_encoding(
-                    opentelemetry_zipkin::B3Encoding::SingleHeader,
-                )))
-            }
-            #[cfg(feature = "b3")]
-            PropagatorKind::B3Multi => {
-                parts.push(Box::new(opentelemetry_zipkin::Propagator::with_encoding(
-                    opentelemetry_zipkin::B3Encoding::MultipleHeader,
-                )))
-            }
-            PropagatorKind::Jaeger => parts.push(Box::new(
-                tracewire_core::propagation::JaegerPropagator::new(),
-            )),
-            // Config never holds these without the feature (it warns instead).
-            #[cfg(not(feature = "b3"))]
-            PropagatorKind::B3 | PropagatorKind::B3Multi => {}
-        }
-    }
-    TextMapCompositePropagator::new(parts)
-}
+pub use propagators::propagator;
 
 /// What was set up, printed once at start (header values are never included).
 ///
@@ -765,9 +726,8 @@ impl Telemetry {
         where
             S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
         {
-            tracing_subscriber::filter::filter_fn(|meta| !internal(meta.target())).and(
-                EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info")),
-            )
+            tracing_subscriber::filter::filter_fn(|meta| !internal(meta.target()))
+                .and(EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info")))
         }
         let otel_layer = self.tracer_provider.as_ref().map(|provider| {
             // The bridge's spans say where they come from: their own scope, not tracewire's.
@@ -778,10 +738,9 @@ impl Telemetry {
         });
         // Events written outside any `tracing` span (a `tracing::info!` straight in a handler) go on
         // the current tracewire span; tracing-opentelemetry takes those inside `tracing` spans.
-        let events_layer = self
-            .tracer_provider
-            .as_ref()
-            .map(|_| events::EventsOnCurrentSpan::new().with_filter(otel_filter(&self.otel_filter)));
+        let events_layer = self.tracer_provider.as_ref().map(|_| {
+            events::EventsOnCurrentSpan::new().with_filter(otel_filter(&self.otel_filter))
+        });
         let filter =
             || EnvFilter::try_new(&self.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let text = (self.log_format == LogFormat::Text).then(|| {

@@ -106,7 +106,10 @@ async fn every_root_carries_the_random_flag_and_only_filtered_spans_are_exported
     let dropped = instrumentation.start(SpanKind::Server, "dropped", vec![], &parent);
     assert!(!dropped.is_recording());
     let sent = traceparent(dropped.context());
-    assert!(sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{sent}");
+    assert!(
+        sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{sent}"
+    );
     assert_eq!(flags(&sent), "02");
     dropped.end(Outcome::Success);
     let api_dropped = parent.with_span(tracer.start_with_context("api dropped", &parent));
