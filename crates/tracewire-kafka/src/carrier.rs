@@ -1,12 +1,9 @@
 //! Trace context in Kafka record headers.
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::propagation::Extractor;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use tracewire_core::propagation::header_text;
-
-/// The header keys tracewire writes (and replaces when a record already has them).
-pub const PROPAGATION_KEYS: [&str; 3] = ["traceparent", "tracestate", "baggage"];
+use tracewire_core::propagation::{self, Carrier, Fields, OwnedFields, header_text};
 
 /// Reads propagation fields from Kafka record headers. Every header of a key is seen (a duplicated
 /// `traceparent` restarts the trace); a binary or non-ASCII value reads as empty.
@@ -49,41 +46,43 @@ impl<H: Headers + ?Sized> Extractor for HeaderExtractor<'_, H> {
     }
 }
 
-struct Collect(Vec<(&'static str, String)>);
+/// A record's headers being rebuilt with the context written in: the user's headers first, in order,
+/// without any the propagator owns, then the propagation fields.
+struct Rebuilt<'a> {
+    existing: Option<&'a OwnedHeaders>,
+    headers: Option<OwnedHeaders>,
+}
 
-impl Injector for Collect {
-    fn set(&mut self, key: &str, value: String) {
-        if let Some(known) = PROPAGATION_KEYS.iter().find(|k| **k == key) {
-            self.0.push((known, value));
+impl Carrier for Rebuilt<'_> {
+    fn remove_stale(&mut self, owned: &OwnedFields<'_>) {
+        // Room for the propagation fields of the richest configuration (W3C with baggage, or B3 multi).
+        let capacity = self.existing.map_or(0, |h| h.count()) + 5;
+        let mut headers = OwnedHeaders::new_with_capacity(capacity);
+        if let Some(existing) = self.existing {
+            for header in all(existing).filter(|h| !owned.contains(h.key)) {
+                headers = headers.insert(header);
+            }
         }
+        self.headers = Some(headers);
+    }
+
+    fn set(&mut self, key: &str, value: String) {
+        let headers = self.headers.take().unwrap_or_else(OwnedHeaders::new);
+        self.headers = Some(headers.insert(Header {
+            key,
+            value: Some(value.as_str()),
+        }));
     }
 }
 
-/// The record's headers with the context of `cx` written in: the user's headers first, in order,
-/// without any stale propagation header, then ours.
+/// The record's headers with the context of `cx` written in by the installed propagator.
 pub(crate) fn inject(cx: &Context, existing: Option<&OwnedHeaders>) -> OwnedHeaders {
-    let mut fields = Collect(Vec::with_capacity(3));
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(cx, &mut fields));
-    let capacity = existing.map_or(0, |h| h.count()) + fields.0.len();
-    let mut headers = OwnedHeaders::new_with_capacity(capacity);
-    if let Some(existing) = existing {
-        for header in all(existing) {
-            if PROPAGATION_KEYS.contains(&header.key) {
-                continue;
-            }
-            headers = headers.insert(Header {
-                key: header.key,
-                value: header.value,
-            });
-        }
-    }
-    for (key, value) in &fields.0 {
-        headers = headers.insert(Header {
-            key,
-            value: Some(value.as_str()),
-        });
-    }
-    headers
+    let mut carrier = Rebuilt {
+        existing,
+        headers: None,
+    };
+    propagation::inject_into(cx, &mut carrier, Fields::All);
+    carrier.headers.unwrap_or_default()
 }
 
 /// The context extracted from a message's headers (empty when it has none).

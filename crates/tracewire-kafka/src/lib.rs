@@ -83,7 +83,7 @@ mod carrier;
 pub use base::{
     TracedBaseConsumer, TracedBaseProducer, TracedThreadedProducer, TracingProducerContext,
 };
-pub use carrier::{HeaderExtractor, PROPAGATION_KEYS};
+pub use carrier::HeaderExtractor;
 
 const SYSTEM: &str = "kafka";
 

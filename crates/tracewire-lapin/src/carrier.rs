@@ -5,8 +5,12 @@
 //! visible ASCII: a message with odd headers simply carries no context.
 
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use std::collections::BTreeMap;
+
+use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
 use tracewire_core::propagation::header_text;
+use tracewire_core::propagation::{self, Carrier, Fields, OwnedFields};
 
 /// Reads propagation fields from an AMQP header table.
 ///
@@ -62,4 +66,39 @@ impl Injector for HeaderInjector<'_> {
                 .insert(key, AMQPValue::LongString(LongString::from(value)));
         }
     }
+}
+
+/// A message's header table being rebuilt with the context written in: the application's headers
+/// without any the propagator owns, then the propagation fields.
+struct Rebuilt<'a> {
+    existing: Option<&'a FieldTable>,
+    headers: FieldTable,
+}
+
+impl Carrier for Rebuilt<'_> {
+    fn remove_stale(&mut self, owned: &OwnedFields<'_>) {
+        if let Some(existing) = self.existing {
+            self.headers = existing
+                .inner()
+                .iter()
+                .filter(|(k, _)| !owned.contains(k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+                .into();
+        }
+    }
+
+    fn set(&mut self, key: &str, value: String) {
+        HeaderInjector(&mut self.headers).set(key, value);
+    }
+}
+
+/// The message's headers with the context of `cx` written in by the installed propagator.
+pub(crate) fn inject(cx: &Context, existing: Option<&FieldTable>) -> FieldTable {
+    let mut carrier = Rebuilt {
+        existing,
+        headers: FieldTable::default(),
+    };
+    propagation::inject_into(cx, &mut carrier, Fields::All);
+    carrier.headers
 }

@@ -418,24 +418,7 @@ impl TracedChannel {
                 .instrumentation
                 .start(SpanKind::Producer, sets.name.clone(), attributes, cx)
         });
-        let headers = tracewire_core::opentelemetry::global::get_text_map_propagator(|p| {
-            // The application's headers without any the propagator owns: a stale `tracestate` or
-            // `baggage` must not travel next to the fresh `traceparent`.
-            let mut headers: FieldTable = properties
-                .headers()
-                .as_ref()
-                .map(|h| {
-                    h.inner()
-                        .iter()
-                        .filter(|(k, _)| !p.fields().any(|f| f.eq_ignore_ascii_case(k.as_str())))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect::<std::collections::BTreeMap<_, _>>()
-                        .into()
-                })
-                .unwrap_or_default();
-            p.inject_context(span.context(), &mut HeaderInjector(&mut headers));
-            headers
-        });
+        let headers = carrier::inject(span.context(), properties.headers().as_ref());
         let properties = properties.with_headers(headers);
         let operation = MeasuredSpan::bound(span, sets.duration.clone());
         let result = operation

@@ -17,6 +17,7 @@ use sqlx::{
 use tracewire_core::attributes::*;
 use tracewire_core::intern::shared;
 use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram};
+use tracewire_core::propagation::{self, Carrier, OwnedFields};
 use tracewire_core::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
 
 use crate::database::TracedDatabase;
@@ -355,29 +356,28 @@ fn prepare<'q, DB: TracedDatabase, E: Execute<'q, DB>>(
 }
 
 /// Appends the context as sqlcommenter does — `/*traceparent='…',tracestate='…'*/`, before a trailing
-/// `;` — written by the global propagator (baggage is left out: it may carry user data). Values are
+/// `;` — written by the installed propagator, whichever it is (B3 and Jaeger fields too); baggage is
+/// left out: it may carry user data, and statements end up in database logs. Values are
 /// percent-encoded, so the comment can never end early or change the statement.
 fn with_traceparent_comment(sql: SqlStr, cx: &Context) -> SqlStr {
+    /// The fields in the order the propagator writes them (no stale entries: the comment is new).
     #[derive(Default)]
-    struct Fields(Vec<(&'static str, String)>);
-    impl opentelemetry::propagation::Injector for Fields {
+    struct Comment(Vec<(String, String)>);
+    impl Carrier for Comment {
+        fn remove_stale(&mut self, _: &OwnedFields<'_>) {}
         fn set(&mut self, key: &str, value: String) {
-            match key {
-                "traceparent" => self.0.push(("traceparent", value)),
-                "tracestate" => self.0.push(("tracestate", value)),
-                _ => {}
-            }
+            self.0.push((key.to_owned(), value));
         }
     }
     if !cx.span().span_context().is_valid() {
         return sql;
     }
-    let mut fields = Fields::default();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(cx, &mut fields));
+    let mut fields = Comment::default();
+    propagation::inject_into(cx, &mut fields, propagation::Fields::WithoutBaggage);
     if fields.0.is_empty() {
         return sql;
     }
-    fields.0.sort_by_key(|(k, _)| *k);
+    fields.0.sort_by(|(a, _), (b, _)| a.cmp(b));
     let mut comment = String::from("/*");
     for (i, (key, value)) in fields.0.iter().enumerate() {
         if i > 0 {

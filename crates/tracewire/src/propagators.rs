@@ -61,14 +61,49 @@ pub fn propagator(kinds: &[PropagatorKind]) -> TextMapCompositePropagator {
 /// trace. The bit is cleared before injecting (the decision is always sent), and cleared from what is
 /// extracted (a B3 trace id is not known to be random; a missing decision reads as not sampled, as in
 /// the other SDKs).
+///
+/// Its fields are both encodings' whichever it writes: B3 extraction reads the single `b3` header first
+/// and the `x-b3-*` headers after, so a stale entry of either kind must be replaced.
+///
+/// And `b3` writes the single header only, as the specification says: opentelemetry-zipkin's single
+/// encoding writes the `x-b3-*` headers too.
 #[cfg(feature = "b3")]
 #[derive(Debug)]
-struct B3(opentelemetry_zipkin::Propagator);
+struct B3 {
+    inner: opentelemetry_zipkin::Propagator,
+    single: bool,
+    fields: [String; 6],
+}
+
+/// Passes on only the `b3` header.
+#[cfg(feature = "b3")]
+struct SingleOnly<'a>(&'a mut dyn opentelemetry::propagation::Injector);
+
+#[cfg(feature = "b3")]
+impl opentelemetry::propagation::Injector for SingleOnly<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if key == "b3" {
+            self.0.set(key, value);
+        }
+    }
+}
 
 #[cfg(feature = "b3")]
 impl B3 {
     fn new(encoding: opentelemetry_zipkin::B3Encoding) -> Self {
-        B3(opentelemetry_zipkin::Propagator::with_encoding(encoding))
+        B3 {
+            single: matches!(encoding, opentelemetry_zipkin::B3Encoding::SingleHeader),
+            inner: opentelemetry_zipkin::Propagator::with_encoding(encoding),
+            fields: [
+                "b3",
+                "x-b3-traceid",
+                "x-b3-spanid",
+                "x-b3-parentspanid",
+                "x-b3-sampled",
+                "x-b3-flags",
+            ]
+            .map(String::from),
+        }
     }
 }
 
@@ -97,12 +132,15 @@ impl TextMapPropagator for B3 {
         injector: &mut dyn opentelemetry::propagation::Injector,
     ) {
         use opentelemetry::trace::TraceContextExt;
+        let mut single = SingleOnly(injector);
+        let injector: &mut dyn opentelemetry::propagation::Injector =
+            if self.single { &mut single } else { single.0 };
         match without_flag_0x02(cx.span().span_context()) {
-            Some(sc) => self.0.inject_context(
+            Some(sc) => self.inner.inject_context(
                 &opentelemetry::Context::new().with_remote_span_context(sc),
                 injector,
             ),
-            None => self.0.inject_context(cx, injector),
+            None => self.inner.inject_context(cx, injector),
         }
     }
 
@@ -112,7 +150,7 @@ impl TextMapPropagator for B3 {
         extractor: &dyn opentelemetry::propagation::Extractor,
     ) -> opentelemetry::Context {
         use opentelemetry::trace::TraceContextExt;
-        let extracted = self.0.extract_with_context(cx, extractor);
+        let extracted = self.inner.extract_with_context(cx, extractor);
         match without_flag_0x02(extracted.span().span_context()).filter(|sc| sc.is_remote()) {
             Some(sc) => extracted.with_remote_span_context(sc),
             None => extracted,
@@ -120,7 +158,7 @@ impl TextMapPropagator for B3 {
     }
 
     fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
-        self.0.fields()
+        opentelemetry::propagation::text_map_propagator::FieldIter::new(&self.fields)
     }
 }
 
@@ -151,6 +189,7 @@ mod tests {
         for (flags, sampled) in [(0x03, "1"), (0x02, "0"), (0x01, "1"), (0x00, "0")] {
             let mut out = HashMap::new();
             single.inject_context(&cx(flags), &mut out);
+            assert_eq!(out.len(), 1, "b3 is the single header only: {out:?}");
             assert_eq!(
                 out["b3"],
                 format!("4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{sampled}"),

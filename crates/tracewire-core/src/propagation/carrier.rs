@@ -89,3 +89,28 @@ impl Injector for HeaderInjector<'_> {
         }
     }
 }
+
+/// HTTP headers as a [`Carrier`](super::Carrier): stale fields removed by name (and Jaeger's
+/// `uberctx-*` by prefix), fields written as [`HeaderInjector`] does.
+impl super::Carrier for HeaderMap {
+    fn remove_stale(&mut self, owned: &super::OwnedFields<'_>) {
+        for name in owned.names() {
+            self.remove(name);
+        }
+        if let Some(prefix) = owned.prefix() {
+            // Header names are lower case in a `HeaderMap`.
+            let stale: Vec<HeaderName> = self
+                .keys()
+                .filter(|k| k.as_str().starts_with(prefix))
+                .cloned()
+                .collect();
+            for name in stale {
+                self.remove(name);
+            }
+        }
+    }
+
+    fn set(&mut self, key: &str, value: String) {
+        HeaderInjector(self).set(key, value);
+    }
+}

@@ -6,8 +6,8 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 
 use super::{header_text, w3c};
 
-const UBER_TRACE_ID: &str = "uber-trace-id";
-const BAGGAGE_PREFIX: &str = "uberctx-";
+pub(crate) const UBER_TRACE_ID: &str = "uber-trace-id";
+pub(crate) const BAGGAGE_PREFIX: &str = "uberctx-";
 /// Jaeger's `debug` flag: the caller forces sampling; only meaningful with `sampled`.
 const FLAG_DEBUG: u8 = 0x02;
 /// A bound on one baggage value read from the wire, so a hostile caller cannot make us hold megabytes.

@@ -24,12 +24,14 @@
 
 mod baggage;
 mod carrier;
+mod inject;
 mod jaeger;
 mod trace_context;
 pub mod w3c;
 
 pub use baggage::W3cBaggagePropagator;
 pub use carrier::{HeaderExtractor, HeaderInjector};
+pub use inject::{Carrier, Fields, OwnedFields, inject_into, inject_with, is_baggage_field};
 pub use jaeger::JaegerPropagator;
 pub use trace_context::W3cTraceContextPropagator;
 
@@ -110,8 +112,8 @@ pub fn extract_from_with_context(cx: &Context, extractor: &dyn Extractor) -> Con
     global::get_text_map_propagator(|p| p.extract_with_context(cx, extractor))
 }
 
-/// Injects `cx` into `headers` through the global propagator. Every header the propagator owns is
-/// removed first, so a stale `tracestate` or `baggage` never travels next to a fresh `traceparent`
+/// Injects `cx` into `headers` through the global propagator ([`inject_into`]). Every header the
+/// propagator owns is removed first, so a stale `tracestate` or `baggage` never travels next to a fresh `traceparent`
 /// (the propagator writes nothing for an empty `tracestate`, so overwriting alone would keep it).
 ///
 /// ```
@@ -122,12 +124,7 @@ pub fn extract_from_with_context(cx: &Context, extractor: &dyn Extractor) -> Con
 /// assert!(headers.get("tracestate").is_none());
 /// ```
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
-    global::get_text_map_propagator(|p| {
-        for field in p.fields() {
-            headers.remove(field);
-        }
-        p.inject_context(cx, &mut HeaderInjector(headers))
-    })
+    inject_into(cx, headers, Fields::All);
 }
 
 /// A propagation header value as text, if it is visible ASCII (tab allowed); `None` for binary or
