@@ -162,6 +162,25 @@ impl Instrumentation {
         }
     }
 
+    /// Metrics through `provider` instead of the global meter provider, under this instrumentation's
+    /// scope: with [`with_provider`](Self::with_provider), spans and metrics go to the providers an
+    /// application set up together.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::metrics::SdkMeterProvider;
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use tracewire_core::span::Instrumentation;
+    /// let (traces, metrics) = (SdkTracerProvider::builder().build(), SdkMeterProvider::builder().build());
+    /// let instrumentation = Instrumentation::with_provider(&traces, "my-boundary").with_meter_provider(&metrics);
+    /// # let _ = instrumentation;
+    /// ```
+    pub fn with_meter_provider<M: opentelemetry::metrics::MeterProvider + ?Sized>(
+        &self,
+        provider: &M,
+    ) -> Self {
+        self.with_meter(provider.meter_with_scope(self.inner.scope.clone()))
+    }
+
     /// Metrics through the given meter instead of the global meter provider.
     ///
     /// ```

@@ -1,6 +1,6 @@
 //! # tracewire-kafka
 //!
-//! OpenTelemetry spans for Kafka through [rdkafka](https://docs.rs/rdkafka), with the W3C trace context
+//! OpenTelemetry spans for Kafka through [rdkafka](https://docs.rs/rdkafka), with the trace context
 //! carried in record headers, following the messaging semantic conventions 1.44.
 //!
 //! ```no_run
@@ -50,7 +50,9 @@
 //! key is UTF-8), `messaging.kafka.message.tombstone` (only when true), `messaging.message.body.size`,
 //! `messaging.consumer.group.name`, `messaging.client.id` and `server.address` when configured.
 //!
-//! Record headers of the user are kept; a stale `traceparent`, `tracestate` or `baggage` is replaced, never
+//! The context goes into the record headers with whatever propagator is installed (`OTEL_PROPAGATORS`:
+//! W3C, B3, Jaeger), through the core's one injection rule: the user's headers are kept, and a stale
+//! entry the propagator owns (a re-sent record's `traceparent`, `b3`, `uberctx-*`, …) is replaced, never
 //! duplicated. Binary or non-UTF-8 header values are never interpreted: a message with odd headers starts
 //! no trace and has no link, and reaches the application unchanged.
 

@@ -1,6 +1,6 @@
 //! # tracewire-lapin
 //!
-//! OpenTelemetry spans for RabbitMQ through [lapin](https://docs.rs/lapin), with the W3C trace context
+//! OpenTelemetry spans for RabbitMQ through [lapin](https://docs.rs/lapin), with the trace context
 //! carried in AMQP message headers, following the messaging semantic conventions 1.44.
 //!
 //! ```no_run
@@ -355,7 +355,7 @@ impl TracedChannel {
     }
 
     /// Publishes like [`Channel::basic_publish`], in a PRODUCER span whose context goes into the message
-    /// headers (merged with yours; a stale `traceparent`, `tracestate` or `baggage` is replaced).
+    /// headers (merged with yours; a stale entry of the installed propagator — `traceparent`, `b3`, `uberctx-*`, … — is replaced).
     ///
     /// With publisher confirms on the channel the span stays open until the returned confirm is awaited
     /// (or dropped): a nack, or a mandatory message returned unroutable, is an error.

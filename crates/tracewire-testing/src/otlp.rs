@@ -179,7 +179,7 @@ impl TraceService for Store {
 }
 
 /// An OTLP receiver for tests: traces over OTLP/gRPC and OTLP/HTTP (protobuf, `POST /v1/traces`), and
-/// metrics over OTLP/gRPC, on ephemeral 127.0.0.1 ports. It stops when dropped.
+/// metrics over both (`POST /v1/metrics`), on ephemeral 127.0.0.1 ports. It stops when dropped.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
@@ -555,54 +555,88 @@ impl Drop for OtlpReceiver {
     }
 }
 
-/// The OTLP/HTTP side: `POST /v1/traces` with a protobuf body, gzip or plain.
+/// The OTLP/HTTP side: `POST /v1/traces` and `POST /v1/metrics` with a protobuf body, gzip or plain.
 fn http_app(store: Store) -> axum::Router {
-    axum::Router::new().route(
-        "/v1/traces",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let store = store.clone();
-            async move {
-                store.slow_down().await;
-                if store.is_stopped() {
-                    return (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        [("content-type", "text/plain")],
-                        b"receiver stopped".to_vec(),
-                    );
-                }
-                let gzip = headers
-                    .get("content-encoding")
-                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-                let decoded = if gzip {
-                    let mut plain = Vec::new();
-                    std::io::Read::read_to_end(
-                        &mut flate2::read::GzDecoder::new(&body[..]),
-                        &mut plain,
+    let traces = store.clone();
+    axum::Router::new()
+        .route(
+            "/v1/traces",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let store = traces.clone();
+                async move {
+                    receive(
+                        &store,
+                        &headers,
+                        &body,
+                        |request: ExportTraceServiceRequest| {
+                            store.push(request, headers.clone());
+                            ExportTraceServiceResponse::default().encode_to_vec()
+                        },
                     )
-                    .ok()
-                    .and_then(|_| ExportTraceServiceRequest::decode(&plain[..]).ok())
-                } else {
-                    ExportTraceServiceRequest::decode(body).ok()
-                };
-                match decoded {
-                    Some(request) => {
-                        store.push(request, headers);
-                        let response = ExportTraceServiceResponse::default().encode_to_vec();
-                        (
-                            StatusCode::OK,
-                            [("content-type", "application/x-protobuf")],
-                            response,
-                        )
-                    }
-                    None => (
-                        StatusCode::BAD_REQUEST,
-                        [("content-type", "text/plain")],
-                        b"bad protobuf".to_vec(),
-                    ),
+                    .await
                 }
-            }
-        }),
-    )
+            }),
+        )
+        .route(
+            "/v1/metrics",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let store = store.clone();
+                async move {
+                    receive(
+                        &store,
+                        &headers,
+                        &body,
+                        |request: ExportMetricsServiceRequest| {
+                            if let Ok(mut metrics) = store.metrics.lock() {
+                                metrics.push(request);
+                            }
+                            ExportMetricsServiceResponse::default().encode_to_vec()
+                        },
+                    )
+                    .await
+                }
+            }),
+        )
+}
+
+/// One OTLP/HTTP export: decoded (gzip or plain) and kept by `keep`, which returns the response body.
+async fn receive<R: Message + Default>(
+    store: &Store,
+    headers: &HeaderMap,
+    body: &[u8],
+    keep: impl FnOnce(R) -> Vec<u8>,
+) -> (StatusCode, [(&'static str, &'static str); 1], Vec<u8>) {
+    store.slow_down().await;
+    if store.is_stopped() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "text/plain")],
+            b"receiver stopped".to_vec(),
+        );
+    }
+    let gzip = headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let decoded = if gzip {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut plain)
+            .ok()
+            .and_then(|_| R::decode(&plain[..]).ok())
+    } else {
+        R::decode(body).ok()
+    };
+    match decoded {
+        Some(request) => (
+            StatusCode::OK,
+            [("content-type", "application/x-protobuf")],
+            keep(request),
+        ),
+        None => (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "text/plain")],
+            b"bad protobuf".to_vec(),
+        ),
+    }
 }
 
 /// Certificates and keys for a TLS receiver, in PEM.

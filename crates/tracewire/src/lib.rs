@@ -124,6 +124,8 @@ pub struct Builder {
     tail: Option<TailSampling>,
     console: Option<bool>,
     otlp: Option<bool>,
+    traces_otlp: Option<bool>,
+    metrics_otlp: Option<bool>,
     subscriber: bool,
     shutdown_timeout: Duration,
     processors: Vec<Box<dyn SpanProcessor>>,
@@ -146,6 +148,8 @@ impl Builder {
             tail: None,
             console: None,
             otlp: None,
+            traces_otlp: None,
+            metrics_otlp: None,
             subscriber: true,
             shutdown_timeout: Duration::from_secs(5),
             processors: Vec::new(),
@@ -188,9 +192,40 @@ impl Builder {
         self
     }
 
-    /// Export traces over OTLP, or not, over `OTEL_TRACES_EXPORTER`.
+    /// Export every signal (traces and metrics) over OTLP, or none, over `OTEL_TRACES_EXPORTER` and
+    /// `OTEL_METRICS_EXPORTER` and the default rule. [`traces_otlp`](Self::traces_otlp) and
+    /// [`metrics_otlp`](Self::metrics_otlp) decide one signal on top of this.
+    ///
+    /// ```
+    /// use tracewire::{Builder, Config};
+    /// // A release build with nothing configured would export both to localhost:4318.
+    /// let telemetry = Builder::from_config(Config::from_lookup(|_| None)).otlp(false).build();
+    /// assert!(telemetry.meter_provider().is_none());
+    /// assert!(telemetry.report().exporters.iter().all(|e| !e.starts_with("otlp")));
+    /// ```
     pub fn otlp(mut self, on: bool) -> Self {
         self.otlp = Some(on);
+        self
+    }
+
+    /// Export traces over OTLP, or not, over [`otlp`](Self::otlp) and `OTEL_TRACES_EXPORTER`.
+    pub fn traces_otlp(mut self, on: bool) -> Self {
+        self.traces_otlp = Some(on);
+        self
+    }
+
+    /// Export metrics over OTLP, or record none, over [`otlp`](Self::otlp) and `OTEL_METRICS_EXPORTER`.
+    ///
+    /// ```
+    /// use tracewire::{Builder, Config};
+    /// let telemetry = Builder::from_config(Config::from_lookup(|_| None))
+    ///     .console(false)
+    ///     .metrics_otlp(false)
+    ///     .build();
+    /// assert!(!telemetry.report().metrics);
+    /// ```
+    pub fn metrics_otlp(mut self, on: bool) -> Self {
+        self.metrics_otlp = Some(on);
         self
     }
 
@@ -214,26 +249,41 @@ impl Builder {
         self
     }
 
+    /// The one default rule for every signal: a debug build in which no exporter or endpoint variable is
+    /// set is a developer's run — traces on the console, no metrics; otherwise each signal goes to OTLP,
+    /// the specification's default, unless its exporter variable says otherwise.
+    fn development_default(&self) -> bool {
+        cfg!(debug_assertions)
+            && self.config.traces_exporter.is_none()
+            && self.config.metrics_exporter.is_none()
+            && !self.config.traces.endpoint_configured
+            && !self.config.metrics.endpoint_configured
+    }
+
     fn trace_exporters(&self) -> (bool, bool) {
         let from_env = self.config.traces_exporter.clone().unwrap_or_else(|| {
-            if !self.config.traces.endpoint_configured && cfg!(debug_assertions) {
+            if self.development_default() {
                 vec![ExporterKind::Console]
             } else {
                 vec![ExporterKind::Otlp]
             }
         });
         (
-            self.otlp.unwrap_or(from_env.contains(&ExporterKind::Otlp)),
+            self.traces_otlp
+                .or(self.otlp)
+                .unwrap_or(from_env.contains(&ExporterKind::Otlp)),
             self.console
                 .unwrap_or(from_env.contains(&ExporterKind::Console)),
         )
     }
 
-    fn metrics_otlp(&self) -> bool {
-        match &self.config.metrics_exporter {
-            Some(kinds) => kinds.contains(&ExporterKind::Otlp),
-            None => self.config.metrics.endpoint_configured || !cfg!(debug_assertions),
-        }
+    fn metrics_otlp_on(&self) -> bool {
+        self.metrics_otlp
+            .or(self.otlp)
+            .unwrap_or_else(|| match &self.config.metrics_exporter {
+                Some(kinds) => kinds.contains(&ExporterKind::Otlp),
+                None => !self.development_default(),
+            })
     }
 
     fn resource(&self, service_name: &str) -> Resource {
@@ -350,7 +400,7 @@ impl Builder {
             }
             tracer_provider = Some(builder.build());
 
-            if self.metrics_otlp() {
+            if self.metrics_otlp_on() {
                 match export::meter_provider(
                     &self.config.metrics,
                     self.config.metric_export_interval,
@@ -395,6 +445,13 @@ impl Builder {
             tail_sampling: self.tail.is_some(),
             propagators: self.config.propagators.iter().map(|p| p.name()).collect(),
             metrics: meter_provider.is_some(),
+            metrics_exporter: meter_provider.as_ref().map(|_| {
+                format!(
+                    "otlp {} {}",
+                    self.config.metrics.protocol.name(),
+                    self.config.metrics.endpoint
+                )
+            }),
             warnings,
         };
         Telemetry {
@@ -561,6 +618,8 @@ pub struct Report {
     pub propagators: Vec<&'static str>,
     /// Whether metrics are exported.
     pub metrics: bool,
+    /// Where metrics go, such as `otlp http/protobuf http://collector:4318`.
+    pub metrics_exporter: Option<String>,
     /// Configuration problems, each with the value used instead.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -587,7 +646,10 @@ impl fmt::Display for Report {
             } else {
                 self.propagators.join(",")
             },
-            if self.metrics { "otlp" } else { "off" },
+            match &self.metrics_exporter {
+                Some(exporter) => format!("to {exporter}"),
+                None => "off".to_owned(),
+            },
         )?;
         if !self.header_names.is_empty() {
             let redacted: Vec<String> = self
@@ -644,6 +706,29 @@ impl Telemetry {
     /// The meter provider (`None` when metrics are not exported).
     pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
         self.meter_provider.as_ref()
+    }
+
+    /// An instrumentation (for a boundary's `with_instrumentation`, under the scope `name`) that records
+    /// spans and metrics through these providers together, without installing them globally: several
+    /// services in one process, each with its own resource. With metrics off it records none.
+    ///
+    /// ```
+    /// use tracewire::{Builder, Config};
+    /// let telemetry = Builder::from_config(Config::from_lookup(|_| None)).console(false).build();
+    /// let instrumentation = telemetry.instrumentation("tracewire-sqlx");
+    /// assert_eq!(instrumentation.scope_name(), "tracewire-sqlx");
+    /// ```
+    pub fn instrumentation(&self, name: &'static str) -> tracewire_core::span::Instrumentation {
+        use tracewire_core::span::Instrumentation;
+        let instrumentation = match &self.tracer_provider {
+            Some(provider) => Instrumentation::with_provider(provider, name),
+            None => Instrumentation::global(name),
+        };
+        match &self.meter_provider {
+            Some(provider) => instrumentation.with_meter_provider(provider),
+            None => instrumentation
+                .with_meter_provider(&opentelemetry::metrics::noop::NoopMeterProvider::new()),
+        }
     }
 
     /// The propagator from `OTEL_PROPAGATORS`.

@@ -49,9 +49,11 @@ pub struct DemoConfig {
     pub kafka_brokers: Option<String>,
     /// `CHECKOUT_AMQP_URL`: RabbitMQ; default `amqp://guest:guest@127.0.0.1:5672/%2f`.
     pub amqp_url: Option<String>,
-    /// Export each service's spans over OTLP as configured by the `OTEL_*` variables (through
-    /// `tracewire::Builder`), in addition to keeping them for [`Demo::checkout`]'s result.
+    /// Export each service's spans and metrics over OTLP as configured by the `OTEL_*` variables
+    /// (through `tracewire::Builder`), in addition to keeping the spans for [`Demo::checkout`]'s result.
     pub otlp: bool,
+    /// The OTLP endpoint, over `OTEL_EXPORTER_OTLP_ENDPOINT` (for a receiver started in process).
+    pub otlp_endpoint: Option<String>,
 }
 
 impl DemoConfig {
@@ -64,6 +66,7 @@ impl DemoConfig {
             amqp_url: var("CHECKOUT_AMQP_URL"),
             otlp: var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
                 || var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -135,10 +138,15 @@ struct ServiceTelemetry {
 }
 
 impl ServiceTelemetry {
-    fn new(service: &'static str, sink: &Sink, otlp: bool) -> Self {
-        let telemetry = tracewire::Builder::from_env()
+    fn new(service: &'static str, sink: &Sink, config: &DemoConfig) -> Self {
+        let endpoint = config.otlp_endpoint.clone();
+        let variables = tracewire::Config::from_lookup(move |name| match (name, &endpoint) {
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", Some(endpoint)) => Some(endpoint.clone()),
+            _ => std::env::var(name).ok(),
+        });
+        let telemetry = tracewire::Builder::from_config(variables)
             .service_name(service)
-            .otlp(otlp)
+            .otlp(config.otlp)
             .console(false)
             .without_subscriber()
             .with_span_processor(SinkProcessor {
@@ -149,15 +157,16 @@ impl ServiceTelemetry {
         ServiceTelemetry { telemetry }
     }
 
+    /// Spans and metrics of this service, through its own providers (each with its resource).
     fn instrumentation(&self, library: &'static str) -> Instrumentation {
-        match self.telemetry.tracer_provider() {
-            Some(provider) => Instrumentation::with_provider(provider, library),
-            None => Instrumentation::global(library),
-        }
+        self.telemetry.instrumentation(library)
     }
 
     fn shutdown(&self) {
         if let Some(provider) = self.telemetry.tracer_provider() {
+            let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+        }
+        if let Some(provider) = self.telemetry.meter_provider() {
             let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
         }
     }
@@ -611,7 +620,7 @@ impl Demo {
     pub async fn start(config: DemoConfig) -> Result<Demo, DemoError> {
         tracewire_core::propagation::install();
         let sink = Sink::default();
-        let telemetry = |name| ServiceTelemetry::new(name, &sink, config.otlp);
+        let telemetry = |name| ServiceTelemetry::new(name, &sink, &config);
         let (gateway_t, orders_t, payments_t, api_t, fulfillment_t, email_t) = (
             telemetry("api-gateway"),
             telemetry("order-service"),

@@ -43,6 +43,7 @@ async fn a_checkout_is_one_trace_across_every_service_on_postgres_tansu_and_rabb
         kafka_brokers: Some(broker.bootstrap_servers().to_owned()),
         amqp_url: Some("amqp://guest:guest@127.0.0.1:5672/%2f".into()),
         otlp: false,
+        otlp_endpoint: None,
     })
     .await
     .expect("demo starts");
@@ -175,4 +176,44 @@ async fn the_embedded_defaults_run_without_any_service_but_rabbitmq() {
         1
     );
     demo.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_otlp_endpoint_every_service_exports_its_traces_and_metrics() {
+    let receiver = tracewire_testing::OtlpReceiver::start()
+        .await
+        .expect("receiver");
+    let demo = Demo::start(DemoConfig {
+        amqp_url: Some("amqp://guest:guest@127.0.0.1:1/%2f".into()),
+        otlp: true,
+        otlp_endpoint: Some(receiver.http_endpoint()),
+        ..DemoConfig::default()
+    })
+    .await
+    .expect("demo starts");
+    let paid = demo.checkout(&request("4242-4242-4242-4242")).await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    // Shutting down flushes every service's traces and metrics.
+    demo.shutdown().await;
+
+    let spans = receiver.spans();
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.span.name == "POST /checkout" && s.scope == "tracewire-http"),
+        "no server span over OTLP"
+    );
+    let metrics = receiver.metric_names();
+    for (service, metric) in [
+        ("api-gateway", "http.server.request.duration"),
+        ("api-gateway", "http.client.request.duration"),
+        ("order-service", "db.client.operation.duration"),
+        ("order-service", "messaging.client.sent.messages"),
+        ("fulfillment-worker", "messaging.process.duration"),
+    ] {
+        assert!(
+            metrics.contains(&(service.to_owned(), metric.to_owned())),
+            "{service} {metric} not exported: {metrics:?}"
+        );
+    }
 }
