@@ -215,18 +215,18 @@ macro_rules! traced_callback_producer {
                 }
             }
 
-            /// Spans and metrics through this [`Instrumentation`].
-            pub fn with_instrumentation(mut self, instrumentation: Instrumentation) -> Self {
-                self.config = Config::edited(&self.config, |c| c.instrumentation = instrumentation);
-                self
+            /// Like `from_config`, with the application's producer context (wrapped in a
+            /// [`TracingProducerContext`], which ends the spans at the delivery reports).
+            pub fn from_config_and_context(
+                config: &rdkafka::ClientConfig,
+                context: C,
+            ) -> KafkaResult<Self> {
+                let mut traced = $name::new(config.create_with_context(TracingProducerContext::new(context))?);
+                traced.config = Config::edited(&traced.config, |c| c.read(config));
+                Ok(traced)
             }
 
-            /// Records `messaging.client.id`.
-            pub fn with_client_id(mut self, id: impl Into<String>) -> Self {
-                let id = shared(id.into());
-                self.config = Config::edited(&self.config, |c| c.client_id = Some(id));
-                self
-            }
+            crate::settings::client_options!();
 
             /// The plain producer (poll, flush, transactions).
             pub fn inner(&self) -> &$inner<TracingProducerContext<C>> {
@@ -258,6 +258,15 @@ macro_rules! traced_callback_producer {
             pub fn flush<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
                 use rdkafka::producer::Producer;
                 self.producer.flush(timeout)
+            }
+        }
+
+        impl $name {
+            /// Creates the producer from `config` (with a [`TracingProducerContext`]) and traces it
+            /// through the global providers, recording its `client.id` and first bootstrap server
+            /// (see [`bootstrap_server`](crate::bootstrap_server)).
+            pub fn from_config(config: &rdkafka::ClientConfig) -> KafkaResult<Self> {
+                Self::from_config_and_context(config, rdkafka::producer::DefaultProducerContext)
             }
         }
     };
@@ -301,6 +310,14 @@ impl<C: ConsumerContext + 'static> std::fmt::Debug for TracedBaseConsumer<C> {
     }
 }
 
+impl TracedBaseConsumer {
+    /// Creates the consumer from `config` and traces it through the global providers, recording its
+    /// `group.id`, `client.id` and first bootstrap server (see [`bootstrap_server`](crate::bootstrap_server)).
+    pub fn from_config(config: &rdkafka::ClientConfig) -> KafkaResult<Self> {
+        Self::from_config_and_context(config, rdkafka::consumer::DefaultConsumerContext)
+    }
+}
+
 impl<C: ConsumerContext + 'static> TracedBaseConsumer<C> {
     /// Traces `consumer` (of consumer group `group`) through the global providers.
     pub fn new(consumer: BaseConsumer<C>, group: impl Into<String>) -> Self {
@@ -311,11 +328,24 @@ impl<C: ConsumerContext + 'static> TracedBaseConsumer<C> {
         }
     }
 
-    /// Spans and metrics through this [`Instrumentation`].
-    pub fn with_instrumentation(mut self, instrumentation: Instrumentation) -> Self {
-        self.config = Config::edited(&self.config, |c| c.instrumentation = instrumentation);
-        self
+    /// Like `from_config`, with the application's consumer context.
+    pub fn from_config_and_context(
+        config: &rdkafka::ClientConfig,
+        context: C,
+    ) -> KafkaResult<Self> {
+        let traced = TracedBaseConsumer {
+            consumer: config.create_with_context(context)?,
+            group: crate::settings::group(config),
+            config: Arc::new(Config::new(Instrumentation::global("tracewire-kafka"))),
+        };
+        let config_read = Config::edited(&traced.config, |c| c.read(config));
+        Ok(TracedBaseConsumer {
+            config: config_read,
+            ..traced
+        })
     }
+
+    crate::settings::consumer_options!();
 
     /// The plain consumer (subscribe, assign, commit, …).
     pub fn inner(&self) -> &BaseConsumer<C> {

@@ -81,11 +81,13 @@ use tracewire_core::span::{Instrumentation, SpanError, error_type_from_variant};
 
 mod base;
 mod carrier;
+mod settings;
 
 pub use base::{
     TracedBaseConsumer, TracedBaseProducer, TracedThreadedProducer, TracingProducerContext,
 };
 pub use carrier::HeaderExtractor;
+pub use settings::bootstrap_server;
 
 const SYSTEM: &str = "kafka";
 
@@ -272,30 +274,22 @@ impl TracedProducer {
         }
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        self.config = Config::edited(&self.config, f);
-        self
+    /// Creates the producer from `config` and traces it through the global providers, recording its
+    /// `client.id` and first bootstrap server (see [`bootstrap_server`]).
+    ///
+    /// ```no_run
+    /// let producer = tracewire_kafka::TracedProducer::from_config(
+    ///     rdkafka::ClientConfig::new().set("bootstrap.servers", "kafka:9092").set("client.id", "checkout"),
+    /// )?;
+    /// # Ok::<(), rdkafka::error::KafkaError>(())
+    /// ```
+    pub fn from_config(config: &rdkafka::ClientConfig) -> KafkaResult<Self> {
+        let mut traced = TracedProducer::new(config.create()?);
+        traced.config = Config::edited(&traced.config, |c| c.read(config));
+        Ok(traced)
     }
 
-    /// Spans and metrics through this [`Instrumentation`].
-    pub fn with_instrumentation(self, instrumentation: Instrumentation) -> Self {
-        self.edit(|c| c.instrumentation = instrumentation)
-    }
-
-    /// Records `messaging.client.id`.
-    pub fn with_client_id(self, id: impl Into<String>) -> Self {
-        let id = id.into();
-        self.edit(|c| c.client_id = Some(shared(id)))
-    }
-
-    /// Records `server.address` / `server.port`.
-    pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
-        let address = address.into();
-        self.edit(|c| {
-            c.address = Some(shared(address));
-            c.port = Some(port);
-        })
-    }
+    settings::client_options!();
 
     /// The plain producer.
     pub fn inner(&self) -> &FutureProducer {
@@ -432,6 +426,21 @@ impl<C: ConsumerContext + 'static> std::fmt::Debug for TracedConsumer<C> {
     }
 }
 
+impl TracedConsumer {
+    /// Creates the consumer from `config` and traces it through the global providers, recording its
+    /// `group.id`, `client.id` and first bootstrap server (see [`bootstrap_server`]).
+    ///
+    /// ```no_run
+    /// let consumer = tracewire_kafka::TracedConsumer::from_config(
+    ///     rdkafka::ClientConfig::new().set("bootstrap.servers", "kafka:9092").set("group.id", "shipping"),
+    /// )?;
+    /// # Ok::<(), rdkafka::error::KafkaError>(())
+    /// ```
+    pub fn from_config(config: &rdkafka::ClientConfig) -> KafkaResult<Self> {
+        Self::from_config_and_context(config, rdkafka::consumer::DefaultConsumerContext)
+    }
+}
+
 impl<C: ConsumerContext + 'static> TracedConsumer<C> {
     /// Traces `consumer` (of consumer group `group`) through the global providers.
     pub fn new(consumer: StreamConsumer<C>, group: impl Into<String>) -> Self {
@@ -442,29 +451,21 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         }
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        self.config = Config::edited(&self.config, f);
-        self
+    /// Like [`from_config`](TracedConsumer::from_config), with the application's consumer context.
+    pub fn from_config_and_context(
+        config: &rdkafka::ClientConfig,
+        context: C,
+    ) -> KafkaResult<Self> {
+        let mut traced = TracedConsumer {
+            consumer: config.create_with_context(context)?,
+            group: settings::group(config),
+            config: Arc::new(Config::new(Instrumentation::global("tracewire-kafka"))),
+        };
+        traced.config = Config::edited(&traced.config, |c| c.read(config));
+        Ok(traced)
     }
 
-    /// Spans and metrics through this [`Instrumentation`].
-    pub fn with_instrumentation(self, instrumentation: Instrumentation) -> Self {
-        self.edit(|c| c.instrumentation = instrumentation)
-    }
-
-    /// Where `process` spans take their parent from (default: the ambient span, else the producer).
-    pub fn with_consumer_parent(self, parent: ConsumerParent) -> Self {
-        self.edit(|c| c.parent = parent)
-    }
-
-    /// Records `server.address` / `server.port`.
-    pub fn with_server(self, address: impl Into<String>, port: u16) -> Self {
-        let address = address.into();
-        self.edit(|c| {
-            c.address = Some(shared(address));
-            c.port = Some(port);
-        })
-    }
+    settings::consumer_options!();
 
     /// The plain consumer (subscribe, assign, seek, …).
     pub fn inner(&self) -> &StreamConsumer<C> {

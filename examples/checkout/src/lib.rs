@@ -29,7 +29,7 @@ use opentelemetry::trace::Status;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureRecord;
@@ -652,13 +652,15 @@ impl Demo {
                 brokers
             }
         };
-        let producer: rdkafka::producer::FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("message.timeout.ms", "5000")
-            .create()
-            .map_err(|e| DemoError(format!("Kafka producer: {e}")))?;
-        let producer = tracewire_kafka::TracedProducer::new(producer)
-            .with_instrumentation(orders_t.instrumentation("tracewire-kafka"));
+        // Made from its configuration: client id and broker address recorded without repeating them.
+        let producer = tracewire_kafka::TracedProducer::from_config(
+            ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .set("client.id", "order-service")
+                .set("message.timeout.ms", "5000"),
+        )
+        .map_err(|e| DemoError(format!("Kafka producer: {e}")))?
+        .with_instrumentation(orders_t.instrumentation("tracewire-kafka"));
 
         // RabbitMQ, if reachable.
         let amqp_url = config
@@ -674,17 +676,19 @@ impl Demo {
         let mut tasks = Vec::new();
 
         // Fulfillment: consumes OrderPlaced, records the shipment.
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("group.id", format!("fulfillment-{run}"))
-            .set("auto.offset.reset", "earliest")
-            .create()
-            .map_err(|e| DemoError(format!("Kafka consumer: {e}")))?;
+        let consumer = tracewire_kafka::TracedConsumer::from_config(
+            ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .set("client.id", "fulfillment-worker")
+                .set("group.id", format!("fulfillment-{run}"))
+                .set("auto.offset.reset", "earliest"),
+        )
+        .map_err(|e| DemoError(format!("Kafka consumer: {e}")))?
+        .with_instrumentation(fulfillment_t.instrumentation("tracewire-kafka"));
         consumer
+            .inner()
             .subscribe(&["orders"])
             .map_err(|e| DemoError(format!("subscribe: {e}")))?;
-        let consumer = tracewire_kafka::TracedConsumer::new(consumer, "fulfillment")
-            .with_instrumentation(fulfillment_t.instrumentation("tracewire-kafka"));
         let done = done_tx.clone();
         tasks.push(tokio::spawn(async move {
             loop {
