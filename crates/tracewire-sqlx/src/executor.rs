@@ -527,15 +527,6 @@ impl<DB: TracedDatabase> fmt::Debug for TracedPool<DB> {
     }
 }
 
-impl<DB: TracedDatabase> Deref for TracedPool<DB> {
-    type Target = Pool<DB>;
-
-    /// The plain pool (its queries are not traced).
-    fn deref(&self) -> &Pool<DB> {
-        &self.pool
-    }
-}
-
 /// Builds a [`TracedPool`].
 ///
 /// ```no_run
@@ -651,9 +642,16 @@ where
         }
     }
 
-    /// The plain pool.
+    /// The plain pool: its queries are not traced. For what only the pool itself does (migrations,
+    /// `close`, `size`, `LISTEN`); a `TracedPool` does not deref to it, so that a function taking
+    /// `&PgPool` cannot silently run untraced (see [the migration guide](crate#passing-the-pool-around)).
     pub fn inner(&self) -> &Pool<DB> {
         &self.pool
+    }
+
+    /// The plain pool, unwrapped.
+    pub fn into_inner(self) -> Pool<DB> {
+        self.pool
     }
 
     /// The `db.system.name` recorded.

@@ -22,6 +22,48 @@
 //! is. Pool-acquire timeouts and connection failures of a query on `&pool` are errors on that query's
 //! span; a failed explicit [`TracedPool::acquire`] returns the error with no span, as no operation ran.
 //!
+//! ## Passing the pool around
+//!
+//! A `TracedPool` does not deref to the plain `sqlx::Pool`: if it did, a function that takes `&PgPool`
+//! would accept `&traced_pool` and silently run its queries untraced. That call no longer compiles:
+//!
+//! ```compile_fail
+//! async fn count(pool: &sqlx::PgPool) -> sqlx::Result<i64> {
+//!     sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(pool).await
+//! }
+//! # async fn demo(pool: tracewire_sqlx::TracedPool<sqlx::Postgres>) {
+//! count(&pool).await; // error: expected `&Pool<Postgres>`, found `&TracedPool<Postgres>`
+//! # }
+//! ```
+//!
+//! An application that passes `&PgPool` around today changes the parameter type once, either to the
+//! traced pool or (better, as it also takes connections and transactions) to any executor; code that
+//! needs the pool itself (migrations, `close`, `size`, `LISTEN`) asks for it by name:
+//!
+//! ```no_run
+//! use sqlx::{PgExecutor, Postgres};
+//! use tracewire_sqlx::TracedPool;
+//!
+//! // Before: `async fn count(pool: &sqlx::PgPool)`. After, for the pool, a connection or a transaction:
+//! async fn count<'e>(db: impl PgExecutor<'e>) -> sqlx::Result<i64> {
+//!     sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(db).await
+//! }
+//!
+//! // Or, where only the pool makes sense:
+//! async fn count_on(pool: &TracedPool<Postgres>) -> sqlx::Result<i64> {
+//!     count(pool).await
+//! }
+//!
+//! # async fn demo() -> sqlx::Result<()> {
+//! let pool = TracedPool::new(sqlx::PgPool::connect("postgres://postgres@127.0.0.1/test").await?).await;
+//! let orders = count(&pool).await? + count_on(&pool).await?; // traced
+//! let mut tx = pool.begin().await?;
+//! let in_tx = count(&mut *tx).await?; // traced, inside the transaction
+//! tx.commit().await?;
+//! println!("{} connections open", pool.inner().size()); // the plain pool, by name
+//! # let _ = (orders, in_tx); Ok(()) }
+//! ```
+//!
 //! ## Spans
 //!
 //! - One CLIENT span per operation (SQLite too, so all database spans are found the same way), a child of

@@ -196,7 +196,7 @@ async fn every_operation_kind_on_mariadb_is_a_client_span_under_the_enclosing_sp
     parent.in_scope(work).await;
     parent.end(Outcome::Success);
     let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
-        .fetch_one(&*pool)
+        .fetch_one(pool.inner())
         .await
         .expect("untraced count");
     assert_eq!(count, 2, "the rollback really happened");

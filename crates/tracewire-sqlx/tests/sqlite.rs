@@ -156,7 +156,7 @@ async fn every_operation_kind_on_sqlite_is_a_client_span_under_the_enclosing_spa
     parent.in_scope(work).await;
     parent.end(Outcome::Success);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
-        .fetch_one(&*pool)
+        .fetch_one(pool.inner())
         .await
         .expect("untraced count");
     assert_eq!(count, 3, "the rollback really happened");

@@ -242,7 +242,7 @@ impl Database {
         macro_rules! rewrap {
             ($variant:ident, $pool:expr) => {
                 Database::$variant(
-                    TracedPool::builder((**$pool).clone())
+                    TracedPool::builder($pool.inner().clone())
                         .instrumentation(instrumentation)
                         .build()
                         .await,
