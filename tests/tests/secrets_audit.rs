@@ -1,6 +1,11 @@
 //! Secrets audit: every boundary runs with secrets in Authorization headers, cookies, URL userinfo, signed
 //! query strings, SQL literals, database error messages and message payloads; everything is exported over
 //! real OTLP to the test receiver, and no secret may appear anywhere in what arrives.
+//!
+//! It runs as an application does: under the subscriber `tracewire::Builder::install` sets up, with the
+//! libraries' own logging on — sqlx logs every statement, and every one as slow (at WARN, with its
+//! literals) — so nothing may leak through a `tracing` event either. Its own test binary: it installs the
+//! global subscriber and providers.
 
 mod common;
 
@@ -11,13 +16,12 @@ use axum::Router;
 use axum::routing::get;
 use lapin::BasicProperties;
 use lapin::options::BasicPublishOptions;
-use opentelemetry_otlp::{SpanExporter, WithExportConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use prost::Message;
 use rdkafka::ClientConfig;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureRecord;
 use reqwest_middleware::ClientBuilder;
+use sqlx::ConnectOptions;
 use tracewire_core::span::Instrumentation;
 use tracewire_http::HttpServerLayer;
 use tracewire_reqwest::HttpClientMiddleware;
@@ -40,18 +44,26 @@ const SECRETS: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_exported_data() {
-    tracewire_core::propagation::install();
     let receiver = OtlpReceiver::start().await.expect("receiver");
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(
-            SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(receiver.grpc_endpoint())
-                .build()
-                .expect("exporter"),
-        )
-        .build();
-    let instrumentation = |name| Instrumentation::with_provider(&provider, name);
+    let endpoint = receiver.grpc_endpoint();
+    let config = tracewire::Config::from_lookup(move |name| {
+        match name {
+            "OTEL_SERVICE_NAME" => Some("audit"),
+            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("grpc"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.as_str()),
+            "OTEL_TRACES_EXPORTER" => Some("otlp"),
+            "OTEL_METRICS_EXPORTER" => Some("none"),
+            "OTEL_BSP_SCHEDULE_DELAY" => Some("50"),
+            "TRACEWIRE_LOG_FORMAT" => Some("off"),
+            _ => None,
+        }
+        .map(str::to_owned)
+    });
+    let guard = tracewire::Builder::from_config(config)
+        .console(false)
+        .install();
+    let instrumentation = Instrumentation::global;
+    let audit = tracing::info_span!("audit");
 
     // HTTP: a downstream service, and a client calling it with credentials in the URL and headers.
     let downstream = serve(
@@ -105,10 +117,15 @@ async fn no_secret_reaches_the_exported_data() {
         .expect("checkout");
 
     // SQL: a literal in unparameterized text, and an error whose message quotes a row value.
+    let options: sqlx::postgres::PgConnectOptions = "postgres://postgres@127.0.0.1:5432/test"
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .expect("options")
+        .log_statements(log::LevelFilter::Info)
+        .log_slow_statements(log::LevelFilter::Warn, Duration::ZERO);
     let pool = TracedPool::builder(
         sqlx::postgres::PgPoolOptions::new()
             .max_connections(1)
-            .connect("postgres://postgres@127.0.0.1:5432/test")
+            .connect_with(options)
             .await
             .expect("PostgreSQL"),
     )
@@ -134,10 +151,14 @@ async fn no_secret_reaches_the_exported_data() {
     .execute(&pool)
     .await;
     assert!(duplicate.is_err());
-    let _: String = sqlx::query_scalar("SELECT 'SECRETliteral7'")
-        .fetch_one(&pool)
-        .await
-        .expect("select");
+    // Inside a `tracing` span too: its events go through the other bridge.
+    let _: String = tracing::Instrument::instrument(
+        sqlx::query_scalar("SELECT 'SECRETliteral7'").fetch_one(&pool),
+        audit.clone(),
+    )
+    .await
+    .expect("select");
+    audit.in_scope(|| tracing::warn!(step = "audit-event", "an application event is exported"));
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
         .execute(&pool)
         .await
@@ -182,10 +203,12 @@ async fn no_secret_reaches_the_exported_data() {
         .map_err(|(e, _)| e)
         .expect("send");
 
-    provider.force_flush().expect("flush");
-    let spans = receiver.wait_for_spans(10, Duration::from_secs(10)).await;
-    // 3 HTTP spans, 5 queries, 1 publish, 1 send.
-    assert_eq!(spans.len(), 10, "every boundary exported");
+    drop(audit);
+    drop(tokio::task::spawn_blocking(move || drop(guard)).await);
+    let spans = receiver.wait_for_spans(11, Duration::from_secs(10)).await;
+    // 3 HTTP spans, 5 queries, 1 publish, 1 send, and the application's `audit` span.
+    let names: Vec<&str> = spans.iter().map(|s| s.span.name.as_str()).collect();
+    assert_eq!(spans.len(), 11, "every boundary exported: {names:?}");
     let mut exported = Vec::new();
     for request in receiver.requests() {
         exported.extend(request.encode_to_vec());
@@ -198,5 +221,5 @@ async fn no_secret_reaches_the_exported_data() {
     // The non-secret parts are there, so the audit looked at real data.
     assert!(haystack.contains("page=2"));
     assert!(haystack.contains("sig=REDACTED"));
-    let _ = provider.shutdown();
+    assert!(haystack.contains("audit-event"), "events are exported");
 }
