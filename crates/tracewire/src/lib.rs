@@ -29,15 +29,21 @@
 //! `always_off`, `traceidratio`, `parentbased_*`), `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`),
 //! `OTEL_METRICS_EXPORTER` (`otlp`, `none`), `OTEL_EXPORTER_OTLP_*` and the `_TRACES_`/`_METRICS_`
 //! variants (endpoint, protocol `grpc` or `http/protobuf`, headers, timeout, compression `gzip`),
-//! `OTEL_BSP_*`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_LOG_LEVEL`, plus `RUST_LOG` (the log filter) and
+//! `OTEL_BSP_*`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_LOG_LEVEL`, plus `RUST_LOG` (the log filter),
+//! `TRACEWIRE_OTEL_FILTER` (which `tracing` spans and events reach OpenTelemetry; `info` by default) and
 //! `TRACEWIRE_LOG_FORMAT` (`text`, `json`, `off`). See [`env`] for each rule. An invalid value is
 //! reported as a warning naming the variable and the value used instead; setup never panics.
 //!
-//! # The console default
-//! When `OTEL_TRACES_EXPORTER` is unset, no OTLP endpoint variable is set and the build has debug
-//! assertions (a `cargo run` build), traces are printed as waterfalls on standard error instead of
-//! being sent to `localhost:4318`, where nothing usually listens on a laptop. Release builds, or any
-//! configured endpoint, export over OTLP.
+//! # One default for every signal
+//! When no exporter variable (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`) and no OTLP endpoint
+//! variable is set and the build has debug assertions (a `cargo run` build), traces are printed as
+//! waterfalls on standard error and no metrics are recorded, instead of sending both to
+//! `localhost:4318`, where nothing usually listens on a laptop. Release builds, or any configured
+//! exporter or endpoint, send every signal over OTLP unless that signal's own variable says otherwise.
+//! [`Builder::otlp`] switches every signal, [`Builder::traces_otlp`] and [`Builder::metrics_otlp`] one.
+//!
+//! # Across tasks
+//! [`task::spawn`] and [`task::spawn_blocking`] carry the current trace into a new task.
 //!
 //! # Export never hurts the application
 //! Spans go through the SDK's batch processor: a bounded queue (`OTEL_BSP_MAX_QUEUE_SIZE`) drained by
