@@ -100,6 +100,22 @@ fn leftover(setup: &Setup, keys: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A carrier's keys after injection with `setup` hold its field and none of the stale entries it owns.
+fn assert_carried(setup: &Setup, carrier: &str, keys: &[String]) {
+    assert!(
+        keys.iter().any(|k| k == setup.field),
+        "{} on {carrier}: no {} in {keys:?}",
+        setup.name,
+        setup.field
+    );
+    assert_eq!(
+        leftover(setup, keys),
+        Vec::<String>::new(),
+        "{} on {carrier}: stale entries left",
+        setup.name
+    );
+}
+
 /// Keys the propagator writes afresh (present after injection, but with our value, checked apart).
 fn fresh_only(setup: &Setup, key: &str) -> bool {
     key == setup.field || Some(key) == setup.baggage
@@ -158,17 +174,7 @@ async fn every_propagator_on_every_carrier() {
             .expect("body");
         let (tenant, names) = answer.split_once(';').expect("answer");
         let names: Vec<String> = names.split(',').map(str::to_owned).collect();
-        assert!(
-            names.iter().any(|k| k == setup.field),
-            "{}: {names:?}",
-            setup.name
-        );
-        assert_eq!(
-            leftover(setup, &names),
-            Vec::<String>::new(),
-            "{}",
-            setup.name
-        );
+        assert_carried(setup, "HTTP", &names);
         let carried = if setup.baggage.is_some() { "acme" } else { "" };
         assert_eq!(tenant, carried, "{}: baggage over HTTP", setup.name);
 
@@ -218,17 +224,7 @@ async fn every_propagator_on_every_carrier() {
             .headers()
             .map(|h| h.iter().map(|h| h.key.to_owned()).collect())
             .unwrap_or_default();
-        assert!(
-            keys.iter().any(|k| k == setup.field),
-            "{}: {keys:?}",
-            setup.name
-        );
-        assert_eq!(
-            leftover(setup, &keys),
-            Vec::<String>::new(),
-            "{}",
-            setup.name
-        );
+        assert_carried(setup, "Kafka", &keys);
         if let Some(key) = setup.baggage {
             assert!(keys.iter().any(|k| k == key), "{}: {keys:?}", setup.name);
         }
@@ -276,17 +272,7 @@ async fn every_propagator_on_every_carrier() {
             .as_ref()
             .map(|h| h.inner().keys().map(|k| k.as_str().to_owned()).collect())
             .unwrap_or_default();
-        assert!(
-            keys.iter().any(|k| k == setup.field),
-            "{}: {keys:?}",
-            setup.name
-        );
-        assert_eq!(
-            leftover(setup, &keys),
-            Vec::<String>::new(),
-            "{}",
-            setup.name
-        );
+        assert_carried(setup, "AMQP", &keys);
         delivery.ack(BasicAckOptions::default()).await.expect("ack");
         drop(delivery);
 

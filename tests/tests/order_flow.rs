@@ -19,7 +19,6 @@ use opentelemetry::trace::SpanKind;
 use reqwest_middleware::ClientBuilder;
 use tracewire_http::HttpServerLayer;
 use tracewire_reqwest::HttpClientMiddleware;
-use tracewire_sqlx::TracedPool;
 use tracewire_testing::SpanCapture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,16 +84,7 @@ async fn an_order_is_one_trace_across_http_rabbitmq_postgres_and_http() {
     .await;
 
     // The worker: consume, query PostgreSQL, call the email service, ack.
-    let pool = TracedPool::builder(
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .connect("postgres://postgres@127.0.0.1:5432/test")
-            .await
-            .expect("PostgreSQL"),
-    )
-    .instrumentation(capture.instrumentation("tracewire-sqlx"))
-    .build()
-    .await;
+    let pool = common::pg_pool(capture.instrumentation("tracewire-sqlx")).await;
     let http = ClientBuilder::new(reqwest::Client::new())
         .with(HttpClientMiddleware::new().with_tracer_provider(capture.provider()))
         .build();

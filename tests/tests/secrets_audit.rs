@@ -45,20 +45,7 @@ const SECRETS: &[&str] = &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_exported_data() {
     let receiver = OtlpReceiver::start().await.expect("receiver");
-    let endpoint = receiver.grpc_endpoint();
-    let config = tracewire::Config::from_lookup(move |name| {
-        match name {
-            "OTEL_SERVICE_NAME" => Some("audit"),
-            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("grpc"),
-            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.as_str()),
-            "OTEL_TRACES_EXPORTER" => Some("otlp"),
-            "OTEL_METRICS_EXPORTER" => Some("none"),
-            "OTEL_BSP_SCHEDULE_DELAY" => Some("50"),
-            "TRACEWIRE_LOG_FORMAT" => Some("off"),
-            _ => None,
-        }
-        .map(str::to_owned)
-    });
+    let config = tracewire::Config::from_lookup(receiver.variables("audit", "grpc"));
     let guard = tracewire::Builder::from_config(config)
         .console(false)
         .install();

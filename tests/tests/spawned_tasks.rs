@@ -13,23 +13,13 @@ use opentelemetry::trace::SpanKind;
 use reqwest_middleware::ClientBuilder;
 use tracewire_http::HttpServerLayer;
 use tracewire_reqwest::HttpClientMiddleware;
-use tracewire_sqlx::TracedPool;
 use tracewire_testing::SpanCapture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_and_blocking_work_lands_under_the_server_span() {
     tracewire_core::propagation::install();
     let capture = SpanCapture::new();
-    let pool = TracedPool::builder(
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .connect("postgres://postgres@127.0.0.1:5432/test")
-            .await
-            .expect("PostgreSQL"),
-    )
-    .instrumentation(capture.instrumentation("tracewire-sqlx"))
-    .build()
-    .await;
+    let pool = common::pg_pool(capture.instrumentation("tracewire-sqlx")).await;
     let http = ClientBuilder::new(reqwest::Client::new())
         .with(HttpClientMiddleware::new().with_tracer_provider(capture.provider()))
         .build();

@@ -67,7 +67,7 @@ impl Carrier for Rebuilt<'_> {
     }
 
     fn set(&mut self, key: &str, value: String) {
-        let headers = self.headers.take().unwrap_or_else(OwnedHeaders::new);
+        let headers = self.headers.take().unwrap_or_default();
         self.headers = Some(headers.insert(Header {
             key,
             value: Some(value.as_str()),

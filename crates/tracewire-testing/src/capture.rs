@@ -42,16 +42,24 @@ impl Default for SpanCapture {
 }
 
 impl SpanCapture {
-    /// A capture with its own tracer provider (AlwaysOn sampling, synchronous export).
+    /// A capture with its own tracer provider (AlwaysOn sampling, synchronous export). Roots are
+    /// captured with the W3C random flag they propagate, as `tracewire::init()` exports them.
     ///
     /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
     /// let capture = tracewire_testing::SpanCapture::new();
     /// assert!(capture.spans().is_empty());
+    /// let root = capture.instrumentation("t").start(SpanKind::Server, "GET /", vec![], &Context::new());
+    /// root.end(tracewire_core::span::Outcome::Success);
+    /// let flags = capture.spans().one("GET /").data().span_context.trace_flags().to_u8();
+    /// assert_eq!(flags, 0x03);
     /// ```
     pub fn new() -> Self {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
+            .with_span_processor(tracewire_core::otel::RandomFlagExport::new(
+                opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter.clone()),
+            ))
             .build();
         SpanCapture { provider, exporter }
     }

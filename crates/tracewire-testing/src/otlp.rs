@@ -321,6 +321,44 @@ impl OtlpReceiver {
         format!("https://{}", self.grpc_addr)
     }
 
+    /// The `OTEL_*` variables of an application under test that exports its traces here as `service`
+    /// over `protocol` (`grpc` or `http/protobuf`): no metrics, batches every 50 ms, no log lines. A
+    /// lookup for `tracewire::Config::from_lookup`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let receiver = tracewire_testing::OtlpReceiver::start().await?;
+    /// let variables = receiver.variables("checkout", "grpc");
+    /// assert_eq!(variables("OTEL_SERVICE_NAME").as_deref(), Some("checkout"));
+    /// assert_eq!(variables("OTEL_EXPORTER_OTLP_ENDPOINT"), Some(receiver.grpc_endpoint()));
+    /// # Ok(()) }
+    /// ```
+    pub fn variables(
+        &self,
+        service: &str,
+        protocol: &str,
+    ) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+        let endpoint = if protocol == "grpc" {
+            self.grpc_endpoint()
+        } else {
+            self.http_endpoint()
+        };
+        let (service, protocol) = (service.to_owned(), protocol.to_owned());
+        move |name| {
+            match name {
+                "OTEL_SERVICE_NAME" => Some(service.as_str()),
+                "OTEL_EXPORTER_OTLP_PROTOCOL" => Some(protocol.as_str()),
+                "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.as_str()),
+                "OTEL_TRACES_EXPORTER" => Some("otlp"),
+                "OTEL_METRICS_EXPORTER" => Some("none"),
+                "OTEL_BSP_SCHEDULE_DELAY" => Some("50"),
+                "TRACEWIRE_LOG_FORMAT" => Some("off"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        }
+    }
+
     /// The OTLP/HTTP base endpoint, `http://127.0.0.1:<port>` (what `OTEL_EXPORTER_OTLP_ENDPOINT` takes).
     ///
     /// ```no_run

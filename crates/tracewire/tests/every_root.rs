@@ -43,20 +43,7 @@ fn find<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_root_carries_the_random_flag_and_only_filtered_spans_are_exported() {
     let receiver = OtlpReceiver::start().await.expect("receiver");
-    let endpoint = receiver.http_endpoint();
-    let config = Config::from_lookup(move |name| {
-        match name {
-            "OTEL_SERVICE_NAME" => Some("roots"),
-            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("http/protobuf"),
-            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.as_str()),
-            "OTEL_TRACES_EXPORTER" => Some("otlp"),
-            "OTEL_METRICS_EXPORTER" => Some("none"),
-            "OTEL_BSP_SCHEDULE_DELAY" => Some("50"),
-            "TRACEWIRE_LOG_FORMAT" => Some("off"),
-            _ => None,
-        }
-        .map(str::to_owned)
-    });
+    let config = Config::from_lookup(receiver.variables("roots", "http/protobuf"));
     let guard = Builder::from_config(config).console(false).install();
 
     // 1. A tracewire root and its child.

@@ -33,20 +33,7 @@ fn event_names(span: &ReceivedSpan) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_events_and_instrumented_functions_land_under_the_server_span() {
     let receiver = OtlpReceiver::start().await.expect("receiver");
-    let endpoint = receiver.http_endpoint();
-    let config = Config::from_lookup(move |name| {
-        match name {
-            "OTEL_SERVICE_NAME" => Some("checkout"),
-            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("http/protobuf"),
-            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.as_str()),
-            "OTEL_TRACES_EXPORTER" => Some("otlp"),
-            "OTEL_METRICS_EXPORTER" => Some("none"),
-            "OTEL_BSP_SCHEDULE_DELAY" => Some("50"),
-            "TRACEWIRE_LOG_FORMAT" => Some("off"),
-            _ => None,
-        }
-        .map(str::to_owned)
-    });
+    let config = Config::from_lookup(receiver.variables("checkout", "http/protobuf"));
     let guard = Builder::from_config(config).console(false).install();
 
     let base = common::serve(

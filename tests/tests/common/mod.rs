@@ -33,3 +33,19 @@ pub async fn exclusive_queue(channel: &lapin::Channel, name: &str) {
         .await
         .expect("queue");
 }
+
+/// A traced pool of two connections to the local PostgreSQL database `test`.
+pub async fn pg_pool(
+    instrumentation: tracewire_core::span::Instrumentation,
+) -> tracewire_sqlx::TracedPool<sqlx::Postgres> {
+    tracewire_sqlx::TracedPool::builder(
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect("postgres://postgres@127.0.0.1:5432/test")
+            .await
+            .expect("PostgreSQL"),
+    )
+    .instrumentation(instrumentation)
+    .build()
+    .await
+}
