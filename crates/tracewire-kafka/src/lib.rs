@@ -59,7 +59,6 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
@@ -71,7 +70,7 @@ use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
 use tracewire_core::intern::shared;
 use tracewire_core::messaging::{
-    ConsumerParent, DestinationSets, RecentDestinations, operation_type, process_parent, span_name,
+    DestinationSets, RecentDestinations, operation_type, process_parent, span_name,
 };
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
@@ -88,6 +87,9 @@ pub use base::{
 };
 pub use carrier::HeaderExtractor;
 pub use settings::bootstrap_server;
+/// Where a consumer's `process` span takes its parent from: the same policy, under the same name, for
+/// every messaging boundary.
+pub use tracewire_core::messaging::ConsumerParent;
 
 const SYSTEM: &str = "kafka";
 
@@ -737,6 +739,3 @@ impl<'a> TracedMessage<'a> {
         message
     }
 }
-
-/// How long [`TracedProducer::send`] waits for queue space by default in examples and tests.
-pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -77,7 +77,7 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use tracewire_core::attributes::*;
 use tracewire_core::intern::{RecentValue, shared};
 use tracewire_core::messaging::{
-    ConsumerParent, DestinationSets, RecentDestinations, operation_type, process_parent, span_name,
+    DestinationSets, RecentDestinations, operation_type, process_parent, span_name,
 };
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
@@ -86,7 +86,9 @@ use tracewire_core::metrics::{
 use tracewire_core::span::{Instrumentation, Outcome, SpanError, error_type_from_variant};
 
 pub use carrier::{HeaderExtractor, HeaderInjector};
-pub use tracewire_core::messaging::ConsumerParent as ParentPolicy;
+/// Where a consumer's `process` span takes its parent from: the same policy, under the same name, for
+/// every messaging boundary.
+pub use tracewire_core::messaging::ConsumerParent;
 
 const SYSTEM: &str = "rabbitmq";
 
