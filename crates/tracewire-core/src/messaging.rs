@@ -18,7 +18,7 @@
 //! ```
 
 use std::borrow::Cow;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use opentelemetry::trace::{Link, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
@@ -191,6 +191,22 @@ pub struct DestinationSets {
     pub count: BoundCounterSet,
     /// The operation's duration histogram, bound to the metric attributes.
     pub duration: BoundHistogramSet,
+    /// The same sets with `messaging.destination.partition.id`, for the first [`PARTITION_SETS`]
+    /// partitions, made on first use.
+    partitions: OnceLock<Box<[OnceLock<PartitionSets>]>>,
+}
+
+/// How many partitions of a destination get metric sets of their own; a record of a higher partition is
+/// measured with its partition too, unbound (the SDK finds its point by hashing the attributes).
+pub const PARTITION_SETS: usize = 64;
+
+/// A destination's metric sets for one partition ([`DestinationSets::partition`]).
+#[derive(Debug)]
+pub struct PartitionSets {
+    /// The message counter, bound to the destination's attributes and the partition.
+    pub count: BoundCounterSet,
+    /// The duration histogram, bound to the destination's attributes and the partition.
+    pub duration: BoundHistogramSet,
 }
 
 impl DestinationSets {
@@ -217,7 +233,45 @@ impl DestinationSets {
             destination: named.text,
             count: count.bind(instrumentation, &metric_attributes),
             duration: duration.bind(instrumentation, metric_attributes),
+            partitions: OnceLock::new(),
         }
+    }
+
+    /// The sets of partition `id` (with `messaging.destination.partition.id` = `value()`), made once;
+    /// `None` past the first [`PARTITION_SETS`] partitions.
+    ///
+    /// ```
+    /// use tracewire_core::messaging::{DestinationSets, span_name};
+    /// use tracewire_core::metrics::{Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_PROCESS_DURATION};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// let (consumed, duration) = (Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES), Histogram::new(MESSAGING_PROCESS_DURATION));
+    /// let sets = DestinationSets::new(&instrumentation, span_name("process", "orders"), vec![], &consumed, &duration);
+    /// sets.partition(3, || "3".into()).unwrap().count.add(1);
+    /// assert!(std::ptr::eq(sets.partition(3, || unreachable!()).unwrap(), sets.partition(3, || "3".into()).unwrap()));
+    /// assert!(sets.partition(64, || "64".into()).is_none());
+    /// let points = metrics.points("messaging.client.consumed.messages");
+    /// assert_eq!(points[0].attr("messaging.destination.partition.id"), Some("3"));
+    /// ```
+    pub fn partition(
+        &self,
+        id: i32,
+        value: impl FnOnce() -> StringValue,
+    ) -> Option<&PartitionSets> {
+        let slot = usize::try_from(id).ok().filter(|&i| i < PARTITION_SETS)?;
+        let slots = self
+            .partitions
+            .get_or_init(|| (0..PARTITION_SETS).map(|_| OnceLock::new()).collect());
+        Some(slots[slot].get_or_init(|| {
+            let attribute = KeyValue::new(
+                crate::attributes::MESSAGING_DESTINATION_PARTITION_ID,
+                value(),
+            );
+            PartitionSets {
+                count: self.count.extended(attribute.clone()),
+                duration: self.duration.extended(attribute),
+            }
+        }))
     }
 }
 

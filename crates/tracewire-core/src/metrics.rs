@@ -310,6 +310,21 @@ impl BoundHistogramSet {
         self.0.handle(OtelHistogram::bind).record(value);
     }
 
+    /// This set with one attribute more (a Kafka partition), as a set of its own.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION};
+    /// let instrumentation = tracewire_core::span::Instrumentation::global("doc");
+    /// let topic = Histogram::new(MESSAGING_PROCESS_DURATION)
+    ///     .bind(&instrumentation, vec![KeyValue::new("messaging.destination.name", "orders")]);
+    /// let partition = topic.extended(KeyValue::new("messaging.destination.partition.id", "3"));
+    /// assert_eq!(partition.attributes().len(), 2);
+    /// ```
+    pub fn extended(&self, attribute: KeyValue) -> Self {
+        BoundHistogramSet(self.0.extended(attribute))
+    }
+
     /// Records one value with the bound attributes and `extra` ones (an `error.type`), unbound.
     fn record_with(&self, value: f64, extra: &[KeyValue]) {
         let mut attributes = Vec::with_capacity(self.0.attributes.len() + extra.len());
@@ -519,6 +534,32 @@ impl BoundCounterSet {
     pub fn add(&self, value: u64) {
         self.0.handle(OtelCounter::bind).add(value);
     }
+
+    /// Adds `value` with the bound attributes and `extra` ones (an `error.type`), unbound: for the rare
+    /// outcomes no set is bound for.
+    ///
+    /// ```
+    /// use opentelemetry::KeyValue;
+    /// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_SENT_MESSAGES};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// let sent = Counter::new(MESSAGING_CLIENT_SENT_MESSAGES).bind(&instrumentation, &[]);
+    /// sent.add_with(1, &[KeyValue::new("error.type", "MSG_TIMED_OUT")]);
+    /// let points = metrics.points("messaging.client.sent.messages");
+    /// assert_eq!(points[0].attr("error.type"), Some("MSG_TIMED_OUT"));
+    /// ```
+    pub fn add_with(&self, value: u64, extra: &[KeyValue]) {
+        let mut attributes = Vec::with_capacity(self.0.attributes.len() + extra.len());
+        attributes.extend_from_slice(&self.0.attributes);
+        attributes.extend_from_slice(extra);
+        self.0.instrument.add(value, &attributes);
+    }
+
+    /// This set with one attribute more (a Kafka partition), as a set of its own.
+    pub fn extended(&self, attribute: KeyValue) -> Self {
+        BoundCounterSet(self.0.extended(attribute))
+    }
 }
 
 /// An attribute set and the instrument it is measured by, bound at the first measurement: a set bound
@@ -538,6 +579,17 @@ impl<I, B> LazyBound<I, B> {
             instrument,
             handle: Arc::default(),
         }
+    }
+
+    /// The same instrument with one attribute more, bound on its own first measurement.
+    fn extended(&self, attribute: KeyValue) -> Self
+    where
+        I: Clone,
+    {
+        let mut attributes = Vec::with_capacity(self.attributes.len() + 1);
+        attributes.extend_from_slice(&self.attributes);
+        attributes.push(attribute);
+        LazyBound::new(attributes.into(), self.instrument.clone())
     }
 
     fn handle(&self, bind: impl FnOnce(&I, &[KeyValue]) -> B) -> &B {
@@ -957,6 +1009,46 @@ impl MeasuredSpan {
                     attributes,
                 };
             }
+        }
+    }
+
+    /// Measures into `set` instead of the set given at the start, for an operation whose metric
+    /// attributes are complete only at its end (the partition a Kafka record was delivered to).
+    /// Attributes pushed with [`push_metric_attribute`](Self::push_metric_attribute) are kept; a span
+    /// measured without a bound set keeps its histogram.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_CLIENT_OPERATION_DURATION, MeasuredSpan};
+    ///
+    /// let spans = tracewire_testing::SpanCapture::new();
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
+    /// let topic = Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION)
+    ///     .bind(&instrumentation, vec![KeyValue::new("messaging.destination.name", "orders")]);
+    /// let partition = topic.extended(KeyValue::new("messaging.destination.partition.id", "3"));
+    /// let span = instrumentation.start(SpanKind::Producer, "send orders", vec![], &Context::new());
+    /// let mut measured = MeasuredSpan::bound(span, topic);
+    /// measured.rebind(partition);
+    /// drop(measured);
+    /// let points = metrics.points("messaging.client.operation.duration");
+    /// assert_eq!(points.len(), 1);
+    /// assert_eq!(points[0].attr("messaging.destination.partition.id"), Some("3"));
+    /// ```
+    pub fn rebind(&mut self, set: BoundHistogramSet) {
+        match &mut self.recorder {
+            Recorder::Bound(bound) => *bound = set,
+            Recorder::Extended {
+                set: old,
+                attributes,
+            } => {
+                // What was pushed beyond the old set's attributes goes on top of the new set's.
+                let pushed = attributes.split_off(old.attributes().len().min(attributes.len()));
+                *attributes = set.attributes().to_vec();
+                attributes.extend(pushed);
+                *old = set;
+            }
+            Recorder::Histogram { .. } => {}
         }
     }
 

@@ -17,14 +17,13 @@ use rdkafka::producer::{
 use rdkafka::statistics::Statistics;
 use rdkafka::util::Timeout;
 use tracewire_core::intern::shared;
-use tracewire_core::metrics::MeasuredSpan;
 use tracewire_core::span::Instrumentation;
 
-use crate::{Config, TracedMessage, finish_send, start_send};
+use crate::{Config, SendOperation, TracedMessage, finish_send, start_send};
 
 /// The send span of a record in flight, with the application's own delivery opaque.
 pub struct InFlight<D> {
-    operation: Option<MeasuredSpan>,
+    operation: Option<SendOperation>,
     user: D,
 }
 

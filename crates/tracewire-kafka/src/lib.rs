@@ -349,7 +349,7 @@ fn start_send(
     payload: Option<&[u8]>,
     partition: Option<i32>,
     headers: Option<&rdkafka::message::OwnedHeaders>,
-) -> (MeasuredSpan, rdkafka::message::OwnedHeaders) {
+) -> (SendOperation, rdkafka::message::OwnedHeaders) {
     let limits = config.instrumentation.limits();
     let sets = topic_sets(config, Operation::Send, None, topic);
     let metric_attributes = sets.duration.attributes();
@@ -384,24 +384,54 @@ fn start_send(
             .start(SpanKind::Producer, sets.name.clone(), attributes, cx)
     });
     let headers = carrier::inject(span.context(), headers);
-    sets.count.add(1);
-    (MeasuredSpan::bound(span, sets.duration.clone()), headers)
+    let operation = MeasuredSpan::bound(span, sets.duration.clone());
+    (SendOperation { operation, sets }, headers)
 }
 
-/// Ends a send span with its delivery report: partition and offset, or the error.
-fn finish_send(mut operation: MeasuredSpan, delivery: Result<(i32, i64), &KafkaError>) {
+/// A send in flight: its span, measured, and its topic's metric sets, whose partition the delivery
+/// report names.
+pub(crate) struct SendOperation {
+    operation: MeasuredSpan,
+    sets: Arc<DestinationSets>,
+}
+
+impl SendOperation {
+    /// The send span.
+    fn span(&self) -> &tracewire_core::span::ActiveSpan {
+        self.operation.span()
+    }
+}
+
+/// Ends a send span with its delivery report: partition and offset, or the error. The message is
+/// counted now, with its outcome: by the partition it went to, or with the `error.type` that kept it.
+fn finish_send(send: SendOperation, delivery: Result<(i32, i64), &KafkaError>) {
+    let SendOperation {
+        mut operation,
+        sets,
+    } = send;
     match delivery {
         Ok((partition, offset)) => {
+            let partition_id = partition_value(partition);
             operation.span().set_attributes([
-                KeyValue::new(
-                    MESSAGING_DESTINATION_PARTITION_ID,
-                    partition_value(partition),
-                ),
+                KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition_id.clone()),
                 KeyValue::new(MESSAGING_KAFKA_OFFSET, offset),
             ]);
+            match sets.partition(partition, || partition_id.clone()) {
+                Some(by_partition) => {
+                    operation.rebind(by_partition.duration.clone());
+                    by_partition.count.add(1);
+                }
+                None => {
+                    let attribute = KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition_id);
+                    sets.count.add_with(1, std::slice::from_ref(&attribute));
+                    operation.push_metric_attribute(attribute);
+                }
+            }
         }
         Err(error) => {
-            operation.fail(SpanError::new(error_type(error)).with_description(error.to_string()));
+            let error = SpanError::new(error_type(error)).with_description(error.to_string());
+            sets.count.add_with(1, &[error.attribute()]);
+            operation.fail(error);
         }
     }
 }
@@ -709,11 +739,25 @@ impl<'a> TracedMessage<'a> {
             links,
             &parent,
         );
-        from.count.add(1);
-        TracedMessage {
-            message,
-            operation: MeasuredSpan::bound(span, from.duration.clone()),
-        }
+        // Counted when received, by partition, as the conventions say.
+        let partition = message.partition();
+        let operation = match from.partition(partition, || partition_value(partition)) {
+            Some(by_partition) => {
+                by_partition.count.add(1);
+                MeasuredSpan::bound(span, by_partition.duration.clone())
+            }
+            None => {
+                let attribute = KeyValue::new(
+                    MESSAGING_DESTINATION_PARTITION_ID,
+                    partition_value(partition),
+                );
+                from.count.add_with(1, std::slice::from_ref(&attribute));
+                let mut operation = MeasuredSpan::bound(span, from.duration.clone());
+                operation.push_metric_attribute(attribute);
+                operation
+            }
+        };
+        TracedMessage { message, operation }
     }
 
     /// The `process` span's context.

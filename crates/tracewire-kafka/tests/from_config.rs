@@ -1,5 +1,5 @@
 //! Every traced client made from its `ClientConfig` records what the configuration says — `client.id`,
-//! `group.id` and the first bootstrap server — on its spans and its metric points, with no option
+//! `group.id` and the first bootstrap server — on its spans and its metric points (with the partition), with no option
 //! repeated by hand; on librdkafka's mock cluster.
 
 use std::time::{Duration, Instant};
@@ -145,12 +145,30 @@ async fn every_client_made_from_its_config_records_client_id_group_and_server() 
         "{groups:?}"
     );
 
-    // The metric points carry the server as the spans do.
+    // The metric points carry the server and the partition as the spans do.
     let sent = metrics.points("messaging.client.sent.messages");
     let port = port.to_string();
     assert!(!sent.is_empty());
-    for point in &sent {
-        assert_eq!(point.attr("server.port"), Some(port.as_str()), "{point:?}");
+    for name in [
+        "messaging.client.sent.messages",
+        "messaging.client.operation.duration",
+        "messaging.client.consumed.messages",
+        "messaging.process.duration",
+    ] {
+        let points = metrics.points(name);
+        assert!(!points.is_empty(), "{name}");
+        for point in &points {
+            assert_eq!(
+                point.attr("server.port"),
+                Some(port.as_str()),
+                "{name}: {point:?}"
+            );
+            assert_eq!(
+                point.attr("messaging.destination.partition.id"),
+                Some("0"),
+                "{name}: {point:?}"
+            );
+        }
     }
     assert_eq!(
         tracewire_testing::metrics::total(&sent, "server.address", &host),

@@ -262,6 +262,10 @@ async fn a_failed_delivery_is_an_error_with_the_kafka_code() {
         durations[0].attr("messaging.destination.name"),
         Some(t.as_str())
     );
+    // The message is counted after its outcome, with the same `error.type`.
+    let sent = metrics.points("messaging.client.sent.messages");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].attr("error.type"), Some(expected.as_str()));
     assert!(
         expected.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
         "{expected}"
