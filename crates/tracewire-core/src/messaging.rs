@@ -1,9 +1,11 @@
 //! Rules shared by the messaging boundaries (Kafka, RabbitMQ): where a consumer's span hangs in the
-//! trace, span names, and the operation types and verbs of semantic conventions §3.
+//! trace, span names, the operation types and verbs of the messaging semantic conventions, and the
+//! metric sets made once per destination (and, for Kafka, per partition).
 //!
-//! The default follows `design.md`: a `process` span is a child of the ambient span when there is one
-//! (a worker's own span), else of the producer's context from the message; it always links to the
-//! producer's context.
+//! By default a `process` span is a child of the ambient span when there is one (a worker's own span),
+//! else of the producer's context from the message, so one message's journey is one trace; it always
+//! links to the producer's context, which the conventions recommend and which keeps the producer
+//! reachable when the ambient span wins.
 //!
 //! ```
 //! use opentelemetry::Context;
