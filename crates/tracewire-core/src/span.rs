@@ -818,16 +818,25 @@ impl SpanError {
     }
 }
 
+/// How [`error_type_from_variant`] spells a variant name: the way the library's own errors are known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VariantCase {
+    /// `UNKNOWN_TOPIC_OR_PARTITION`, as Kafka names its error codes.
+    UpperSnake,
+    /// `io_error`, as most Rust error kinds read in logs.
+    LowerSnake,
+}
+
 /// A low-cardinality `error.type` from the `Debug` form of an error-kind enum: the variant name (what
-/// comes before any `(` or `{`) in snake case, upper-cased when `upper`. `fallback` when there is none.
+/// comes before any `(` or `{`) in snake case, spelled as `case` says. `fallback` when there is none.
 ///
 /// ```
-/// use tracewire_core::span::error_type_from_variant;
-/// assert_eq!(error_type_from_variant("UnknownTopicOrPartition", true, "x"), "UNKNOWN_TOPIC_OR_PARTITION");
-/// assert_eq!(error_type_from_variant("IOError(Os { code: 32 })", false, "x"), "i_o_error");
-/// assert_eq!(error_type_from_variant("", false, "lapin::Error"), "lapin::Error");
+/// use tracewire_core::span::{VariantCase, error_type_from_variant};
+/// assert_eq!(error_type_from_variant("UnknownTopicOrPartition", VariantCase::UpperSnake, "x"), "UNKNOWN_TOPIC_OR_PARTITION");
+/// assert_eq!(error_type_from_variant("IOError(Os { code: 32 })", VariantCase::LowerSnake, "x"), "i_o_error");
+/// assert_eq!(error_type_from_variant("", VariantCase::LowerSnake, "lapin::Error"), "lapin::Error");
 /// ```
-pub fn error_type_from_variant(debug: &str, upper: bool, fallback: &str) -> String {
+pub fn error_type_from_variant(debug: &str, case: VariantCase, fallback: &str) -> String {
     let name = debug
         .split(|c: char| !c.is_alphanumeric())
         .next()
@@ -837,10 +846,9 @@ pub fn error_type_from_variant(debug: &str, upper: bool, fallback: &str) -> Stri
         if c.is_uppercase() && i > 0 {
             out.push('_');
         }
-        if upper {
-            out.extend(c.to_uppercase());
-        } else {
-            out.extend(c.to_lowercase());
+        match case {
+            VariantCase::UpperSnake => out.extend(c.to_uppercase()),
+            VariantCase::LowerSnake => out.extend(c.to_lowercase()),
         }
     }
     if out.is_empty() {

@@ -76,7 +76,7 @@ use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
     MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
 };
-use tracewire_core::span::{Instrumentation, SpanError, error_type_from_variant};
+use tracewire_core::span::{Instrumentation, SpanError, VariantCase, error_type_from_variant};
 
 mod base;
 mod carrier;
@@ -141,7 +141,7 @@ fn topic_sets(
                 ),
             };
             let named = span_name(verb, topic);
-            let mut metric_attributes = config.base(verb, kind, &named.text);
+            let mut metric_attributes = config.common_attributes(verb, kind, &named.text);
             if let Some(group) = group {
                 metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
             }
@@ -190,7 +190,8 @@ impl Config {
         config
     }
 
-    fn base(
+    /// Attributes every span and metric point of this client carries for `operation` on `topic`.
+    fn common_attributes(
         &self,
         operation: &'static str,
         kind: &'static str,
@@ -243,7 +244,7 @@ pub fn error_type(error: &KafkaError) -> String {
         Some(code) => format!("{code:?}"),
         None => format!("{error:?}"),
     };
-    error_type_from_variant(&name, true, "KafkaError")
+    error_type_from_variant(&name, VariantCase::UpperSnake, "KafkaError")
 }
 
 /// A [`FutureProducer`] whose sends are traced.
@@ -523,7 +524,8 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
                 .bound(if same_topic { first_topic } else { "" })
                 .to_owned(),
         );
-        let mut metric_attributes = config.base("process", operation_type::PROCESS, &topic);
+        let mut metric_attributes =
+            config.common_attributes("process", operation_type::PROCESS, &topic);
         if !same_topic || messages.is_empty() {
             metric_attributes.retain(|kv| kv.key.as_str() != MESSAGING_DESTINATION_NAME);
         }
@@ -589,7 +591,8 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
                 .bound(message.message.topic()),
         );
         let topic = named.text;
-        let mut metric_attributes = config.base("commit", operation_type::SETTLE, &topic);
+        let mut metric_attributes =
+            config.common_attributes("commit", operation_type::SETTLE, &topic);
         metric_attributes.push(KeyValue::new(
             MESSAGING_CONSUMER_GROUP_NAME,
             self.group.clone(),

@@ -83,7 +83,9 @@ use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
     MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
 };
-use tracewire_core::span::{Instrumentation, Outcome, SpanError, error_type_from_variant};
+use tracewire_core::span::{
+    Instrumentation, Outcome, SpanError, VariantCase, error_type_from_variant,
+};
 
 pub use carrier::{HeaderExtractor, HeaderInjector};
 /// Where a consumer's `process` span takes its parent from: the same policy, under the same name, for
@@ -124,7 +126,7 @@ impl Config {
     }
 
     /// Attributes every span and metric of this channel carries.
-    fn base(
+    fn common_attributes(
         &self,
         operation: &'static str,
         kind: &'static str,
@@ -379,7 +381,8 @@ impl TracedChannel {
                     limits.bound(routing_key.as_str()),
                     |destination| span_name("publish", destination),
                 );
-                let metric_attributes = config.base("publish", operation_type::SEND, &named.text);
+                let metric_attributes =
+                    config.common_attributes("publish", operation_type::SEND, &named.text);
                 let sets = DestinationSets::new(
                     &config.instrumentation,
                     named,
@@ -496,7 +499,8 @@ impl TracedChannel {
                 .bound(queue.as_str())
                 .to_owned(),
         );
-        let metric_attributes = config.base("receive", operation_type::RECEIVE, &queue_name);
+        let metric_attributes =
+            config.common_attributes("receive", operation_type::RECEIVE, &queue_name);
         // The destination's exchange and routing key are known only once a message arrives, so the
         // span gets `messaging.destination.name` then (the metric keeps the queue: low cardinality).
         let start_attributes = metric_attributes
@@ -606,7 +610,11 @@ fn delivery_attributes(config: &Config, delivery: &Delivery, attributes: &mut Ve
 /// The low-cardinality `error.type` of a lapin error: its kind (`invalid_channel_state`,
 /// `io_error`, `protocol_error`, …), else `lapin::Error`.
 fn error_type(error: &lapin::Error) -> String {
-    error_type_from_variant(&format!("{:?}", error.kind()), false, "lapin::Error")
+    error_type_from_variant(
+        &format!("{:?}", error.kind()),
+        VariantCase::LowerSnake,
+        "lapin::Error",
+    )
 }
 
 /// The publisher confirm of a traced publish. Await it for the broker's answer; with confirms on, the
@@ -706,7 +714,8 @@ fn destination_sets(config: &Config, queue: &str, delivery: &Delivery) -> Destin
         limits.bound(queue),
     );
     let named = span_name("process", &destination);
-    let metric_attributes = config.base("process", operation_type::PROCESS, &named.text);
+    let metric_attributes =
+        config.common_attributes("process", operation_type::PROCESS, &named.text);
     DestinationSets::new(
         &config.instrumentation,
         named,
@@ -872,7 +881,7 @@ impl TracedDelivery {
             return result;
         }
         let mut metric_attributes =
-            config.base(operation_name, operation_type::SETTLE, &self.destination);
+            config.common_attributes(operation_name, operation_type::SETTLE, &self.destination);
         let mut attributes = metric_attributes.clone();
         attributes.push(KeyValue::new(
             MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
