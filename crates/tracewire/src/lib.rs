@@ -31,7 +31,7 @@
 //! variants (endpoint, protocol `grpc` or `http/protobuf`, headers, timeout, compression `gzip`),
 //! `OTEL_BSP_*`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_LOG_LEVEL`, plus `RUST_LOG` (the log filter),
 //! `TRACEWIRE_OTEL_FILTER` (which `tracing` spans and events reach OpenTelemetry; `info` by default) and
-//! `TRACEWIRE_LOG_FORMAT` (`text`, `json`, `off`). See [`env`] for each rule. An invalid value is
+//! `TRACEWIRE_LOG_FORMAT` (`text`, `json`, `off`). See [`env`](mod@env) for each rule. An invalid value is
 //! reported as a warning naming the variable and the value used instead; setup never panics.
 //!
 //! # One default for every signal
