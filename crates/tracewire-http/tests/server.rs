@@ -433,6 +433,58 @@ async fn the_trace_context_can_be_returned_to_the_caller() {
 }
 
 #[tokio::test]
+async fn the_returned_context_keeps_the_random_flag_sampled_or_not() {
+    // A parent-based sampler, as applications run: an unsampled parent leaves the server span unsampled.
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::ParentBased(Box::new(
+            opentelemetry_sdk::trace::Sampler::AlwaysOn,
+        )))
+        .build();
+    tracewire_core::propagation::install();
+    let app = app().layer(
+        HttpServerLayer::new()
+            .with_response_trace_header(ResponseTraceHeader::TraceResponse)
+            .with_tracer_provider(&provider),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let flags = |caller: Option<String>| {
+        let mut request = client().get(format!("http://{addr}/users/1"));
+        if let Some(traceparent) = caller {
+            request = request.header("traceparent", traceparent);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let header = response.headers()["traceresponse"]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            header[header.len() - 2..].to_owned()
+        }
+    };
+    // Unsampled with the random flag: `02` comes back, not `00`.
+    assert_eq!(
+        flags(Some(format!("00-{TRACE_ID}-{PARENT_ID}-02"))).await,
+        "02"
+    );
+    assert_eq!(
+        flags(Some(format!("00-{TRACE_ID}-{PARENT_ID}-00"))).await,
+        "00"
+    );
+    assert_eq!(
+        flags(Some(format!("00-{TRACE_ID}-{PARENT_ID}-03"))).await,
+        "03"
+    );
+    // A new trace: its id is random.
+    assert_eq!(flags(None).await, "03");
+}
+
+#[tokio::test]
 async fn hostile_headers_never_break_a_request() {
     let server = TestServer::start(app(), HttpServerLayer::new()).await;
     let long_state = (0..700)
