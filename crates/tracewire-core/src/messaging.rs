@@ -360,6 +360,74 @@ impl<K> RecentDestinations<K> {
     }
 }
 
+/// A message handed to the application with its `process` span, which ends (and records its duration)
+/// when this is dropped: what Kafka's `TracedMessage` and RabbitMQ's `TracedDelivery` are. It derefs to
+/// the library's message.
+///
+/// ```
+/// use opentelemetry::{Context, trace::SpanKind};
+/// use tracewire_core::messaging::Processed;
+/// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+///
+/// let spans = tracewire_testing::SpanCapture::new();
+/// let instrumentation = spans.instrumentation("t");
+/// let duration = Histogram::new(MESSAGING_PROCESS_DURATION).bind(&instrumentation, vec![]);
+/// let span = instrumentation.start(SpanKind::Consumer, "process orders", vec![], &Context::new());
+/// let mut message = Processed::new("{\"order\":1}", MeasuredSpan::bound(span, duration));
+/// assert!(message.starts_with('{')); // the library's message
+/// message.record_error(&std::io::Error::other("no stock"));
+/// let payload: &str = message.into_inner(); // ends the span
+/// spans.spans().one("process orders").assert_error("std::io::error::Error");
+/// # let _ = payload;
+/// ```
+#[derive(Debug)]
+pub struct Processed<M> {
+    message: M,
+    operation: crate::metrics::MeasuredSpan,
+}
+
+impl<M> std::ops::Deref for Processed<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.message
+    }
+}
+
+impl<M> Processed<M> {
+    /// `message` with its started, measured `process` span.
+    pub fn new(message: M, operation: crate::metrics::MeasuredSpan) -> Self {
+        Processed { message, operation }
+    }
+
+    /// The `process` span's context (for spans of your own).
+    pub fn context(&self) -> &Context {
+        self.operation.span().context()
+    }
+
+    /// Runs `future` with the `process` span current: HTTP calls, queries and `tracing` spans inside it
+    /// become its children.
+    pub fn in_scope<F: std::future::Future>(
+        &self,
+        future: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        self.operation.span().in_scope(future)
+    }
+
+    /// Marks the processing failed (status Error, `error.type` = the error's type, on the span and on
+    /// the duration).
+    pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
+        self.operation
+            .fail(crate::span::SpanError::from_error(error));
+    }
+
+    /// The plain message, ending the `process` span.
+    pub fn into_inner(self) -> M {
+        let Processed { message, operation } = self;
+        drop(operation);
+        message
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

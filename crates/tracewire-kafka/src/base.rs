@@ -355,6 +355,6 @@ impl<C: ConsumerContext + 'static> TracedBaseConsumer<C> {
     pub fn poll<T: Into<Timeout>>(&self, timeout: T) -> Option<KafkaResult<TracedMessage<'_>>> {
         self.consumer
             .poll(timeout)
-            .map(|polled| polled.map(|m| TracedMessage::start(&self.config, &self.group, m)))
+            .map(|polled| polled.map(|m| crate::processed(&self.config, &self.group, m)))
     }
 }

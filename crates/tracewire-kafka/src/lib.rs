@@ -90,6 +90,8 @@ pub use settings::bootstrap_server;
 /// Where a consumer's `process` span takes its parent from: the same policy, under the same name, for
 /// every messaging boundary.
 pub use tracewire_core::messaging::ConsumerParent;
+/// A message with its `process` span: the one wrapper every messaging boundary hands out.
+pub use tracewire_core::messaging::Processed;
 
 const SYSTEM: &str = "kafka";
 
@@ -508,7 +510,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
     /// The next message, with its `process` span started (it ends when the message is dropped).
     pub async fn recv(&self) -> KafkaResult<TracedMessage<'_>> {
         let message = self.consumer.recv().await?;
-        Ok(TracedMessage::start(&self.config, &self.group, message))
+        Ok(processed(&self.config, &self.group, message))
     }
 
     /// One `process` span over `messages` (a batch the application polled), with one link per message to
@@ -585,10 +587,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         let config = &self.config;
         let named = span_name(
             "commit",
-            config
-                .instrumentation
-                .limits()
-                .bound(message.message.topic()),
+            config.instrumentation.limits().bound(message.topic()),
         );
         let topic = named.text;
         let mut metric_attributes =
@@ -600,12 +599,9 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         let mut attributes = metric_attributes.clone();
         attributes.push(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
-            partition_value(message.message.partition()),
+            partition_value(message.partition()),
         ));
-        attributes.push(KeyValue::new(
-            MESSAGING_KAFKA_OFFSET,
-            message.message.offset(),
-        ));
+        attributes.push(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
         let span = config.instrumentation.start(
             SpanKind::Client,
             named.name,
@@ -618,7 +614,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
             config.operation_duration.clone(),
             metric_attributes,
         );
-        let result = self.consumer.commit_message(&message.message, mode);
+        let result = self.consumer.commit_message(&**message, mode);
         if let Err(error) = &result {
             operation.fail(SpanError::new(error_type(error)).with_description(error.to_string()));
         }
@@ -692,97 +688,66 @@ impl BatchSpan {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
-pub struct TracedMessage<'a> {
+pub type TracedMessage<'a> = Processed<BorrowedMessage<'a>>;
+
+/// Starts the `process` span of `message` and hands it over with it.
+pub(crate) fn processed<'a>(
+    config: &Config,
+    group: &StringValue,
     message: BorrowedMessage<'a>,
-    operation: MeasuredSpan,
-}
-
-impl<'a> std::ops::Deref for TracedMessage<'a> {
-    type Target = BorrowedMessage<'a>;
-    fn deref(&self) -> &BorrowedMessage<'a> {
-        &self.message
-    }
-}
-
-impl<'a> TracedMessage<'a> {
-    fn start(config: &Arc<Config>, group: &StringValue, message: BorrowedMessage<'a>) -> Self {
-        let limits = config.instrumentation.limits();
-        let from = topic_sets(config, Operation::Process, Some(group), message.topic());
-        let metric_attributes = from.duration.attributes();
-        let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
-        attributes.extend_from_slice(metric_attributes);
+) -> TracedMessage<'a> {
+    let limits = config.instrumentation.limits();
+    let from = topic_sets(config, Operation::Process, Some(group), message.topic());
+    let metric_attributes = from.duration.attributes();
+    let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
+    attributes.extend_from_slice(metric_attributes);
+    attributes.push(KeyValue::new(
+        MESSAGING_DESTINATION_PARTITION_ID,
+        partition_value(message.partition()),
+    ));
+    attributes.push(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
+    if let Some(key) = message.key()
+        && let Ok(key) = std::str::from_utf8(key)
+    {
         attributes.push(KeyValue::new(
-            MESSAGING_DESTINATION_PARTITION_ID,
-            partition_value(message.partition()),
+            MESSAGING_KAFKA_MESSAGE_KEY,
+            limits.bound(key).to_owned(),
         ));
-        attributes.push(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
-        if let Some(key) = message.key()
-            && let Ok(key) = std::str::from_utf8(key)
-        {
-            attributes.push(KeyValue::new(
-                MESSAGING_KAFKA_MESSAGE_KEY,
-                limits.bound(key).to_owned(),
-            ));
+    }
+    match message.payload() {
+        Some(payload) => attributes.push(KeyValue::new(
+            MESSAGING_MESSAGE_BODY_SIZE,
+            payload.len() as i64,
+        )),
+        None => attributes.push(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
+    }
+    let from_message = carrier::extract(message.headers());
+    let (parent, links) =
+        Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
+    let span = config.instrumentation.start_with_links(
+        SpanKind::Consumer,
+        from.name.clone(),
+        attributes,
+        links,
+        &parent,
+    );
+    // Counted when received, by partition, as the conventions say.
+    let partition = message.partition();
+    let operation = match from.partition(partition, || partition_value(partition)) {
+        Some(by_partition) => {
+            by_partition.count.add(1);
+            MeasuredSpan::bound(span, by_partition.duration.clone())
         }
-        match message.payload() {
-            Some(payload) => attributes.push(KeyValue::new(
-                MESSAGING_MESSAGE_BODY_SIZE,
-                payload.len() as i64,
-            )),
-            None => attributes.push(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
+        None => {
+            let attribute = KeyValue::new(
+                MESSAGING_DESTINATION_PARTITION_ID,
+                partition_value(partition),
+            );
+            from.count.add_with(1, std::slice::from_ref(&attribute));
+            let mut operation = MeasuredSpan::bound(span, from.duration.clone());
+            operation.push_metric_attribute(attribute);
+            operation
         }
-        let from_message = carrier::extract(message.headers());
-        let (parent, links) =
-            Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
-        let span = config.instrumentation.start_with_links(
-            SpanKind::Consumer,
-            from.name.clone(),
-            attributes,
-            links,
-            &parent,
-        );
-        // Counted when received, by partition, as the conventions say.
-        let partition = message.partition();
-        let operation = match from.partition(partition, || partition_value(partition)) {
-            Some(by_partition) => {
-                by_partition.count.add(1);
-                MeasuredSpan::bound(span, by_partition.duration.clone())
-            }
-            None => {
-                let attribute = KeyValue::new(
-                    MESSAGING_DESTINATION_PARTITION_ID,
-                    partition_value(partition),
-                );
-                from.count.add_with(1, std::slice::from_ref(&attribute));
-                let mut operation = MeasuredSpan::bound(span, from.duration.clone());
-                operation.push_metric_attribute(attribute);
-                operation
-            }
-        };
-        TracedMessage { message, operation }
-    }
-
-    /// The `process` span's context.
-    pub fn context(&self) -> &Context {
-        self.operation.span().context()
-    }
-
-    /// Runs `future` with the `process` span current: HTTP calls, queries and `tracing` spans inside it
-    /// become its children.
-    pub fn in_scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
-        self.operation.span().in_scope(future)
-    }
-
-    /// Marks the processing failed (status Error, `error.type` = the error's type).
-    pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
-        self.operation.fail(SpanError::from_error(error));
-    }
-
-    /// The plain message, ending the `process` span.
-    pub fn into_inner(self) -> BorrowedMessage<'a> {
-        let TracedMessage { message, operation } = self;
-        drop(operation);
-        message
-    }
+    };
+    Processed::new(message, operation)
 }

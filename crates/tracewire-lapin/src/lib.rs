@@ -54,7 +54,7 @@
 mod carrier;
 
 use std::future::Future;
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -91,6 +91,8 @@ pub use carrier::{HeaderExtractor, HeaderInjector};
 /// Where a consumer's `process` span takes its parent from: the same policy, under the same name, for
 /// every messaging boundary.
 pub use tracewire_core::messaging::ConsumerParent;
+/// A message with its `process` span: the one wrapper every messaging boundary hands out.
+pub use tracewire_core::messaging::Processed;
 
 const SYSTEM: &str = "rabbitmq";
 
@@ -788,16 +790,22 @@ impl Stream for TracedConsumer {
 /// ```
 #[derive(Debug)]
 pub struct TracedDelivery {
-    delivery: Delivery,
-    operation: MeasuredSpan,
+    processed: Processed<Delivery>,
     config: Arc<Config>,
     destination: StringValue,
 }
 
+/// The processed message (`context`, `in_scope`, `record_error`), which derefs to lapin's [`Delivery`].
 impl Deref for TracedDelivery {
-    type Target = Delivery;
-    fn deref(&self) -> &Delivery {
-        &self.delivery
+    type Target = Processed<Delivery>;
+    fn deref(&self) -> &Processed<Delivery> {
+        &self.processed
+    }
+}
+
+impl DerefMut for TracedDelivery {
+    fn deref_mut(&mut self) -> &mut Processed<Delivery> {
+        &mut self.processed
     }
 }
 
@@ -805,9 +813,9 @@ impl TracedDelivery {
     /// Starts the `process` span of `delivery`. The delivery (large) is moved once, into place.
     #[inline]
     fn start(config: &Arc<Config>, from: &DestinationSets, delivery: Delivery) -> Self {
+        let operation = Self::process_span(config, from, &delivery);
         TracedDelivery {
-            operation: Self::process_span(config, from, &delivery),
-            delivery,
+            processed: Processed::new(delivery, operation),
             config: config.clone(),
             destination: from.destination.clone(),
         }
@@ -832,31 +840,9 @@ impl TracedDelivery {
         MeasuredSpan::bound(span, from.duration.clone())
     }
 
-    /// The context of the `process` span (for spans of your own).
-    pub fn context(&self) -> &Context {
-        self.operation.span().context()
-    }
-
-    /// Runs `future` with the `process` span current: the spans it makes (HTTP calls, queries,
-    /// `tracing` spans) become its children.
-    pub fn in_scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
-        self.operation.span().in_scope(future)
-    }
-
-    /// Marks the processing failed (status Error, `error.type` = the error's type).
-    pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
-        self.operation.fail(SpanError::from_error(error));
-    }
-
     /// The plain delivery, ending the `process` span.
     pub fn into_inner(self) -> Delivery {
-        let TracedDelivery {
-            delivery,
-            operation,
-            ..
-        } = self;
-        drop(operation);
-        delivery
+        self.processed.into_inner()
     }
 
     async fn settle<F>(&self, operation_name: &'static str, settle: F) -> lapin::Result<bool>
@@ -873,11 +859,7 @@ impl TracedDelivery {
             if let Err(error) = &result {
                 attributes.push(KeyValue::new(ERROR_TYPE, error_type(error)));
             }
-            self.operation
-                .span()
-                .context()
-                .span()
-                .add_event(operation_name, attributes);
+            self.context().span().add_event(operation_name, attributes);
             return result;
         }
         let mut metric_attributes =
@@ -885,7 +867,7 @@ impl TracedDelivery {
         let mut attributes = metric_attributes.clone();
         attributes.push(KeyValue::new(
             MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
-            self.delivery.delivery_tag as i64,
+            self.processed.delivery_tag as i64,
         ));
         let name = format!("{operation_name} {}", self.destination.as_str());
         let span = config
@@ -913,17 +895,18 @@ impl TracedDelivery {
     /// Acknowledges the delivery: an `ack` event on the process span, or an `ack {destination}` settle
     /// span with [`TracedChannel::with_settle_spans`].
     pub async fn ack(&self, options: BasicAckOptions) -> lapin::Result<bool> {
-        self.settle("ack", self.delivery.acker.ack(options)).await
+        self.settle("ack", self.processed.acker.ack(options)).await
     }
 
     /// Negatively acknowledges the delivery (a `nack` event, or settle span).
     pub async fn nack(&self, options: BasicNackOptions) -> lapin::Result<bool> {
-        self.settle("nack", self.delivery.acker.nack(options)).await
+        self.settle("nack", self.processed.acker.nack(options))
+            .await
     }
 
     /// Rejects the delivery (a `reject` event, or settle span).
     pub async fn reject(&self, options: BasicRejectOptions) -> lapin::Result<bool> {
-        self.settle("reject", self.delivery.acker.reject(options))
+        self.settle("reject", self.processed.acker.reject(options))
             .await
     }
 }
