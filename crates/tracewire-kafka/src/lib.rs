@@ -614,7 +614,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
             config.operation_duration.clone(),
             metric_attributes,
         );
-        let result = self.consumer.commit_message(&**message, mode);
+        let result = self.consumer.commit_message(message, mode);
         if let Err(error) = &result {
             operation.fail(SpanError::new(error_type(error)).with_description(error.to_string()));
         }
