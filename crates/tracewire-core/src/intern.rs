@@ -9,6 +9,22 @@
 //!   and callers allocate as before, so a misbehaving route extractor cannot grow memory without end.
 //! - [`RecentValue`] remembers the last value a thread recorded in one place (keep-alive connections
 //!   and proxies repeat the same host and user agent), and hands out shared copies while it repeats.
+//!
+//! # Every cache of the family
+//!
+//! Each one is bounded; past its bound an operation pays the unshared cost it would pay without the
+//! cache, and memory stays flat.
+//!
+//! | cache | where | scope | key | bound | when full |
+//! |---|---|---|---|---|---|
+//! | HTTP route span names and `http.route` values | `tracewire-http` (a [`Names`]) | process | method, route template | 4,096 | new routes allocate per request |
+//! | messaging span names `{operation} {destination}` | [`crate::messaging::span_name`] (a [`Names`]) | process | operation, destination | 4,096 | new names allocate per operation |
+//! | host, user agent (HTTP server), routing key (RabbitMQ) | [`RecentValue`] | thread | the last value | 1 each | a new value replaces the last |
+//! | peer address (HTTP server) | `tracewire-http` | thread | the last address | 1 | a new address replaces the last |
+//! | destination sets: span name, destination value, bound metric sets | [`crate::messaging::RecentDestinations`] | one client (Kafka producer or consumer, RabbitMQ channel or consumer) | operation, group, topic or exchange and routing key | 32 latest | the oldest is dropped and made again if it comes back |
+//! | per-partition metric sets | [`crate::messaging::DestinationSets::partition`] | one destination set | partition id | partitions 0–63 | higher partitions are measured unbound |
+//! | bound metric attribute sets | [`crate::metrics`] (`Histogram`, `Counter`, `UpDownCounter`) | one instrument | the attribute values | 512 | new sets are measured unbound (the SDK hashes them) |
+//! | Kafka partition id values | `tracewire-kafka` | process | partition id | 0–255, made once | higher ids are formatted per message |
 
 use std::borrow::Cow;
 use std::cell::RefCell;
