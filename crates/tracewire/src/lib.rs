@@ -60,7 +60,9 @@ pub mod events;
 mod export;
 pub mod logs;
 mod propagators;
+mod report;
 pub mod sampling;
+mod subscriber;
 pub mod task;
 
 use std::fmt;
@@ -68,16 +70,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, ShouldSample, SpanProcessor};
-use tracewire_core::otel::{RandomFlagExport, RandomFlagTracer};
-use tracing_subscriber::filter::FilterExt as _;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracewire_core::otel::RandomFlagExport;
 
 pub use console::{ConsoleWaterfall, waterfall_span};
 pub use env::{Config, ConfigWarning};
@@ -580,94 +577,8 @@ fn sampler_for(kind: SamplerKind) -> Sampler {
 }
 
 pub use propagators::propagator;
-
-/// What was set up, printed once at start (header values are never included).
-///
-/// ```
-/// use tracewire::{Builder, Config};
-/// let config = Config::from_lookup(|name| match name {
-///     "OTEL_TRACES_SAMPLER" => Some("always_on".to_owned()),
-///     "OTEL_METRICS_EXPORTER" => Some("none".to_owned()),
-///     _ => None,
-/// });
-/// let telemetry = Builder::from_config(config)
-///     .service_name("checkout")
-///     .otlp(false)
-///     .console(false)
-///     .build();
-/// let report = telemetry.report();
-/// assert_eq!(report.service_name, "checkout");
-/// assert!(report.exporters.is_empty());
-/// assert_eq!(report.sampler, "always_on");
-/// assert_eq!(report.propagators, ["tracecontext", "baggage"]);
-/// assert!(!report.metrics && report.warnings.is_empty());
-/// assert_eq!(
-///     report.to_string(),
-///     "tracewire: service checkout; traces to nowhere; sampler always_on; \
-///      propagators tracecontext,baggage; metrics off"
-/// );
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Report {
-    /// `service.name`.
-    pub service_name: String,
-    /// Where traces go, such as `otlp grpc http://collector:4317` or `console`.
-    pub exporters: Vec<String>,
-    /// Names of the OTLP headers sent (values redacted).
-    pub header_names: Vec<String>,
-    /// The head sampler.
-    pub sampler: String,
-    /// Whether tail sampling is on.
-    pub tail_sampling: bool,
-    /// Propagators, in order.
-    pub propagators: Vec<&'static str>,
-    /// Whether metrics are exported.
-    pub metrics: bool,
-    /// Where metrics go, such as `otlp http/protobuf http://collector:4318`.
-    pub metrics_exporter: Option<String>,
-    /// Configuration problems, each with the value used instead.
-    pub warnings: Vec<ConfigWarning>,
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "tracewire: service {}; traces to {}; sampler {}{}; propagators {}; metrics {}",
-            self.service_name,
-            if self.exporters.is_empty() {
-                "nowhere".to_owned()
-            } else {
-                self.exporters.join(" and ")
-            },
-            self.sampler,
-            if self.tail_sampling {
-                " + tail sampling"
-            } else {
-                ""
-            },
-            if self.propagators.is_empty() {
-                "none".to_owned()
-            } else {
-                self.propagators.join(",")
-            },
-            match &self.metrics_exporter {
-                Some(exporter) => format!("to {exporter}"),
-                None => "off".to_owned(),
-            },
-        )?;
-        if !self.header_names.is_empty() {
-            let redacted: Vec<String> = self
-                .header_names
-                .iter()
-                .map(|name| format!("{name}=REDACTED"))
-                .collect();
-            write!(f, "; otlp headers {}", redacted.join(","))?;
-        }
-        Ok(())
-    }
-}
+pub use report::Report;
+pub use subscriber::TRACING_BRIDGE_SCOPE;
 
 /// The providers and propagator [`Builder::build`] made, not yet installed.
 ///
@@ -791,74 +702,7 @@ impl Telemetry {
             telemetry: Some(self),
         }
     }
-
-    fn install_subscriber(&self) -> Result<(), tracing_subscriber::util::TryInitError> {
-        // The SDK's and the exporters' own events must not become spans: they would be exported by
-        // the exporter that logged them, forever.
-        fn internal(target: &str) -> bool {
-            [
-                "opentelemetry",
-                "tonic",
-                "h2",
-                "hyper",
-                "reqwest",
-                "tower",
-                "tracewire",
-                // sqlx logs statements with their literals (slow ones at WARN); tracewire-sqlx records
-                // them sanitized on its spans instead.
-                "sqlx::query",
-            ]
-            .iter()
-            .any(|p| target.starts_with(p))
-        }
-        // One filter governs what reaches OpenTelemetry (`TRACEWIRE_OTEL_FILTER`, INFO by default), so
-        // libraries' DEBUG/TRACE internals stay out of the export unless asked for.
-        fn otel_filter<S>(directives: &str) -> impl tracing_subscriber::layer::Filter<S> + use<S>
-        where
-            S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-        {
-            tracing_subscriber::filter::filter_fn(|meta| !internal(meta.target()))
-                .and(EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info")))
-        }
-        let otel_layer = self.tracer_provider.as_ref().map(|provider| {
-            // The bridge's spans say where they come from: their own scope, not tracewire's.
-            let scope = opentelemetry::InstrumentationScope::builder(TRACING_BRIDGE_SCOPE).build();
-            tracing_opentelemetry::layer()
-                .with_tracer(RandomFlagTracer::new(provider.tracer_with_scope(scope)))
-                .with_filter(otel_filter(&self.otel_filter))
-        });
-        // Events written outside any `tracing` span (a `tracing::info!` straight in a handler) go on
-        // the current tracewire span; tracing-opentelemetry takes those inside `tracing` spans.
-        let events_layer = self.tracer_provider.as_ref().map(|_| {
-            events::EventsOnCurrentSpan::new().with_filter(otel_filter(&self.otel_filter))
-        });
-        let filter =
-            || EnvFilter::try_new(&self.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-        let text = (self.log_format == LogFormat::Text).then(|| {
-            tracing_subscriber::fmt::layer()
-                .event_format(logs::TextWithTraceIds::default())
-                .fmt_fields(logs::Fields::default())
-                .with_writer(std::io::stderr)
-                .with_filter(filter())
-        });
-        let json = (self.log_format == LogFormat::Json).then(|| {
-            tracing_subscriber::fmt::layer()
-                .event_format(logs::JsonWithTraceIds)
-                .fmt_fields(logs::Fields::default())
-                .with_writer(std::io::stderr)
-                .with_filter(filter())
-        });
-        tracing_subscriber::registry()
-            .with(otel_layer)
-            .with(events_layer)
-            .with(text)
-            .with(json)
-            .try_init()
-    }
 }
-
-/// The instrumentation scope of the spans the `tracing` bridge makes from `tracing` spans.
-pub const TRACING_BRIDGE_SCOPE: &str = "tracing-opentelemetry";
 
 /// Keeps telemetry running; on drop, flushes and shuts down within the configured timeout and logs
 /// the export counts.
