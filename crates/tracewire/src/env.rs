@@ -901,30 +901,12 @@ pub(crate) fn parse_pairs(raw: &str) -> Option<Vec<(String, String)>> {
             continue;
         }
         let (key, value) = pair.split_once('=')?;
-        let key = percent_decode(key.trim())?;
-        let value = percent_decode(value.trim())?;
+        let key = tracewire_core::propagation::w3c::percent_decode(key.trim())?;
+        let value = tracewire_core::propagation::w3c::percent_decode(value.trim())?;
         if key.is_empty() {
             return None;
         }
         out.push((key, value));
     }
     Some(out)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }

@@ -76,6 +76,9 @@ fn resource_attributes_are_percent_decoded_or_discarded_whole() {
     assert!(warned(&c, "OTEL_RESOURCE_ATTRIBUTES"));
     let c = config(&[("OTEL_RESOURCE_ATTRIBUTES", "bad=%zz")]);
     assert!(c.resource_attributes.is_empty());
+    // Two hex digits after `%`, nothing else (a sign is not a digit).
+    let c = config(&[("OTEL_RESOURCE_ATTRIBUTES", "bad=%+f")]);
+    assert!(c.resource_attributes.is_empty());
 }
 
 #[test]

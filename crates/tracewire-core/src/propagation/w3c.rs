@@ -704,9 +704,17 @@ fn is_baggage_octet(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
 
-/// Percent-decodes a value made of baggage-octets. A `%` not followed by two
-/// hex digits makes the value invalid. Invalid UTF-8 becomes U+FFFD.
-pub(crate) fn percent_decode(raw: &str) -> Option<String> {
+/// Percent-decodes a value made of baggage-octets (W3C baggage, and the `OTEL_RESOURCE_ATTRIBUTES` and
+/// `OTEL_EXPORTER_OTLP_HEADERS` variables, which use its format). A `%` not followed by two hex digits
+/// makes the value invalid. Invalid UTF-8 becomes U+FFFD.
+///
+/// ```
+/// use tracewire_core::propagation::w3c::percent_decode;
+/// assert_eq!(percent_decode("a%2Cb%20c").as_deref(), Some("a,b c"));
+/// assert_eq!(percent_decode("50%"), None);
+/// assert_eq!(percent_decode("%+f"), None); // two hex digits, nothing else
+/// ```
+pub fn percent_decode(raw: &str) -> Option<String> {
     if !raw.contains('%') {
         return Some(raw.to_owned());
     }
