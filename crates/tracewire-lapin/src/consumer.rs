@@ -290,7 +290,7 @@ impl TracedDelivery {
     }
 
     /// Acknowledges the delivery: an `ack` event on the process span, or an `ack {destination}` settle
-    /// span with [`TracedChannel::with_settle_spans`].
+    /// span with [`TracedChannel::with_settle_spans`](crate::TracedChannel::with_settle_spans).
     pub async fn ack(&self, options: BasicAckOptions) -> lapin::Result<bool> {
         self.settle("ack", self.processed.acker.ack(options)).await
     }
