@@ -5,7 +5,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tracewire_core::span::SpanError;
 
-use crate::service::RequestSpan;
+use crate::span::RequestSpan;
 
 pin_project! {
     /// ```

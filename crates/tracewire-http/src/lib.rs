@@ -35,11 +35,14 @@
 //! instrumentation, and malformed or hostile headers never fail a request: they are ignored.
 
 mod body;
+mod config;
 mod layer;
 pub mod request;
 mod service;
+mod span;
 
 pub use body::ResponseBody;
-pub use layer::{HttpServerLayer, ResponseInfo, ResponseTraceHeader, SpanEnd};
+pub use config::{ResponseInfo, ResponseTraceHeader, SpanEnd};
+pub use layer::HttpServerLayer;
 pub use request::RequestInfo;
 pub use service::{HttpServerService, ResponseFuture};

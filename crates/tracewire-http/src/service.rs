@@ -15,11 +15,12 @@ use tracewire_core::http::{Side, normalize_method, protocol_version, span_name};
 use tracewire_core::intern::{Names, RecentValue};
 use tracewire_core::propagation;
 use tracewire_core::propagation::w3c::format_traceparent;
-use tracewire_core::span::{ActiveSpan, Outcome, SpanError};
+use tracewire_core::span::{Outcome, SpanError};
 
 use crate::body::ResponseBody;
-use crate::layer::{Config, ResponseInfo, ResponseTraceHeader, SpanEnd};
+use crate::config::{Config, ResponseInfo, ResponseTraceHeader, SpanEnd};
 use crate::request::{KnownHeaders, RequestInfo, ScannedExtractor, origin};
+use crate::span::RequestSpan;
 
 /// The [`Service`] made by [`HttpServerLayer`](crate::HttpServerLayer).
 ///
@@ -44,60 +45,6 @@ impl<S> std::fmt::Debug for HttpServerService<S> {
 impl<S> HttpServerService<S> {
     pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
         HttpServerService { inner, config }
-    }
-}
-
-/// The span of one request, from the request to the end of its response.
-pub(crate) struct RequestSpan {
-    span: ActiveSpan,
-    config: Arc<Config>,
-    started: Instant,
-    /// Attributes of the duration metric known at start: method, scheme, route, protocol version.
-    metric_attributes: Vec<KeyValue>,
-    status: Option<u16>,
-    outcome: Option<Outcome>,
-}
-
-impl RequestSpan {
-    pub(crate) fn context(&self) -> &Context {
-        self.span.context()
-    }
-
-    /// Records a failure (body error, panic) that overrides what the head said.
-    pub(crate) fn fail(&mut self, error: SpanError) {
-        self.outcome = Some(Outcome::Failed(error));
-    }
-
-    /// Ends the span and records the metrics (dropping does the same).
-    pub(crate) fn finish(self) {
-        drop(self);
-    }
-}
-
-impl Drop for RequestSpan {
-    /// `Outcome::Cancelled` when no response was produced (the caller went away).
-    fn drop(&mut self) {
-        let outcome = self.outcome.take().unwrap_or(Outcome::Cancelled);
-        let config = &self.config;
-        let instrumentation = &config.instrumentation;
-        if let Some(active) = &config.active_requests {
-            active.add(instrumentation, -1, &self.metric_attributes[..2]);
-        }
-        if let Some(duration) = &config.duration {
-            let mut attributes = std::mem::take(&mut self.metric_attributes);
-            if let Some(status) = self.status {
-                attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-            }
-            if let Outcome::Failed(error) = &outcome {
-                attributes.push(error.attribute());
-            }
-            duration.record(
-                instrumentation,
-                self.started.elapsed().as_secs_f64(),
-                &attributes,
-            );
-        }
-        self.span.finish(outcome);
     }
 }
 
