@@ -360,6 +360,36 @@ impl<K> RecentDestinations<K> {
     }
 }
 
+/// Starts the CONSUMER `process` span of one message, whose carrier held `from_message`: its parent is
+/// the one `policy` picks between the current context and the producer's ([`process_parent`]), and it
+/// links to the producer.
+///
+/// ```
+/// use opentelemetry::Context;
+/// use tracewire_core::messaging::{ConsumerParent, start_process};
+/// let spans = tracewire_testing::SpanCapture::new();
+/// let span = start_process(&spans.instrumentation("t"), ConsumerParent::default(), "process orders".into(), vec![], &Context::new());
+/// span.end(tracewire_core::span::Outcome::Success);
+/// spans.spans().one("process orders").assert_kind(opentelemetry::trace::SpanKind::Consumer).assert_root();
+/// ```
+pub fn start_process(
+    instrumentation: &Instrumentation,
+    policy: ConsumerParent,
+    name: Cow<'static, str>,
+    attributes: Vec<KeyValue>,
+    from_message: &Context,
+) -> crate::span::ActiveSpan {
+    let (parent, links) =
+        Context::map_current(|ambient| process_parent(policy, ambient, from_message));
+    instrumentation.start_with_links(
+        opentelemetry::trace::SpanKind::Consumer,
+        name,
+        attributes,
+        links,
+        &parent,
+    )
+}
+
 /// A message handed to the application with its `process` span, which ends (and records its duration)
 /// when this is dropped: what Kafka's `TracedMessage` and RabbitMQ's `TracedDelivery` are. It derefs to
 /// the library's message.

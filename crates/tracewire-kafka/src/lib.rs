@@ -70,7 +70,7 @@ use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
 use tracewire_core::intern::shared;
 use tracewire_core::messaging::{
-    DestinationSets, RecentDestinations, operation_type, process_parent, span_name,
+    DestinationSets, RecentDestinations, operation_type, span_name, start_process,
 };
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
@@ -722,14 +722,12 @@ pub(crate) fn processed<'a>(
         None => attributes.push(KeyValue::new(MESSAGING_KAFKA_MESSAGE_TOMBSTONE, true)),
     }
     let from_message = carrier::extract(message.headers());
-    let (parent, links) =
-        Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
-    let span = config.instrumentation.start_with_links(
-        SpanKind::Consumer,
+    let span = start_process(
+        &config.instrumentation,
+        config.parent,
         from.name.clone(),
         attributes,
-        links,
-        &parent,
+        &from_message,
     );
     // Counted when received, by partition, as the conventions say.
     let partition = message.partition();

@@ -17,7 +17,7 @@ use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tracewire_core::attributes::*;
 use tracewire_core::messaging::{
-    DestinationSets, Processed, RecentDestinations, operation_type, process_parent, span_name,
+    DestinationSets, Processed, RecentDestinations, operation_type, span_name, start_process,
 };
 use tracewire_core::metrics::MeasuredSpan;
 use tracewire_core::span::{Outcome, SpanError};
@@ -224,14 +224,12 @@ impl TracedDelivery {
         attributes.extend_from_slice(metric_attributes);
         delivery_attributes(config, delivery, &mut attributes);
         let from_message = extract(delivery);
-        let (parent, links) =
-            Context::map_current(|ambient| process_parent(config.parent, ambient, &from_message));
-        let span = config.instrumentation.start_with_links(
-            SpanKind::Consumer,
+        let span = start_process(
+            &config.instrumentation,
+            config.parent,
             from.name.clone(),
             attributes,
-            links,
-            &parent,
+            &from_message,
         );
         from.count.add(1);
         MeasuredSpan::bound(span, from.duration.clone())
