@@ -278,7 +278,7 @@ async fn every_propagator_on_every_carrier() {
 
         // sqlcommenter: the propagator's fields, never baggage.
         let pool = TracedPool::builder(pg.clone())
-            .instrumentation(capture.instrumentation("tracewire-sqlx"))
+            .with_instrumentation(capture.instrumentation("tracewire-sqlx"))
             .sqlcommenter(true)
             .build()
             .await;

@@ -61,7 +61,7 @@ async fn postgresql_dropping_connections_behaves_the_same_traced_and_untraced() 
         format!("tw-fault-plain-{id}"),
     );
     let traced = TracedPool::builder(pg_pool(&traced_name).await)
-        .instrumentation(capture.instrumentation("tracewire-sqlx"))
+        .with_instrumentation(capture.instrumentation("tracewire-sqlx"))
         .build()
         .await;
     let plain = pg_pool(&plain_name).await;

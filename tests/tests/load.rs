@@ -182,7 +182,7 @@ async fn ten_thousand_requests_every_kept_span_exported_errors_kept_memory_flat(
             .await
             .expect("PostgreSQL"),
     )
-    .instrumentation(instrumentation("tracewire-sqlx"))
+    .with_instrumentation(instrumentation("tracewire-sqlx"))
     .build()
     .await;
     let connection =

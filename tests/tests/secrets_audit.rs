@@ -116,7 +116,7 @@ async fn no_secret_reaches_the_exported_data() {
             .await
             .expect("PostgreSQL"),
     )
-    .instrumentation(instrumentation("tracewire-sqlx"))
+    .with_instrumentation(instrumentation("tracewire-sqlx"))
     .build()
     .await;
     let table = format!("tw_secrets_{}", std::process::id());

@@ -36,7 +36,7 @@ fn main() {
         .build();
     let traced = runtime.block_on(
         TracedPool::builder(pool.clone())
-            .instrumentation(Instrumentation::with_provider(&provider, "bench"))
+            .with_instrumentation(Instrumentation::with_provider(&provider, "bench"))
             .build(),
     );
     let mut results: [(Vec<f64>, Vec<f64>); 2] = Default::default();

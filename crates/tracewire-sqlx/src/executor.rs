@@ -38,7 +38,7 @@ pub use pool::{TracedPool, TracedPoolBuilder};
 /// assert_eq!(QueryText::default(), QueryText::Sanitized);
 /// # async fn demo(pool: sqlx::PgPool) {
 /// // The text as sent, literals and all: only for pools whose queries never carry personal data.
-/// let pool = TracedPool::builder(pool).query_text(QueryText::Full).build().await;
+/// let pool = TracedPool::builder(pool).with_query_text(QueryText::Full).build().await;
 /// # let _ = pool;
 /// # }
 /// ```

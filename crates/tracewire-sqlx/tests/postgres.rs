@@ -148,8 +148,8 @@ async fn text_without_bind_parameters_is_sanitized_unless_asked_otherwise() {
         .await
         .expect("query");
     let full = TracedPool::builder(pool.inner().clone())
-        .instrumentation(capture.instrumentation("full"))
-        .query_text(QueryText::Full)
+        .with_instrumentation(capture.instrumentation("full"))
+        .with_query_text(QueryText::Full)
         .build()
         .await;
     sqlx::query("SELECT 'visible' AS t")
@@ -157,8 +157,8 @@ async fn text_without_bind_parameters_is_sanitized_unless_asked_otherwise() {
         .await
         .expect("query");
     let off = TracedPool::builder(pool.inner().clone())
-        .instrumentation(capture.instrumentation("off"))
-        .query_text(QueryText::Off)
+        .with_instrumentation(capture.instrumentation("off"))
+        .with_query_text(QueryText::Off)
         .build()
         .await;
     sqlx::query("SELECT 'hidden' AS t")
@@ -433,7 +433,7 @@ async fn sqlcommenter_puts_the_traceparent_where_postgres_shows_it() {
             .await
             .expect("pool"),
     )
-    .instrumentation(capture.instrumentation("tracewire-sqlx"))
+    .with_instrumentation(capture.instrumentation("tracewire-sqlx"))
     .sqlcommenter(true)
     .build()
     .await;
@@ -533,7 +533,7 @@ async fn the_duration_metric_has_the_semconv_attributes_and_can_be_turned_off() 
         .await
         .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
     let traced = TracedPool::builder(pool.clone())
-        .instrumentation(
+        .with_instrumentation(
             metrics.instrumentation(capture.instrumentation("tracewire-sqlx"), "tracewire-sqlx"),
         )
         .build()
@@ -587,7 +587,7 @@ async fn the_duration_metric_has_the_semconv_attributes_and_can_be_turned_off() 
     // Turned off: spans still, no measurement.
     let quiet_metrics = tracewire_testing::MetricCapture::new();
     let quiet = TracedPool::builder(pool)
-        .instrumentation(
+        .with_instrumentation(
             quiet_metrics
                 .instrumentation(capture.instrumentation("tracewire-sqlx"), "tracewire-sqlx"),
         )

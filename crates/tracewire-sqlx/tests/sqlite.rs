@@ -19,7 +19,7 @@ async fn sqlite_queries_are_client_spans_named_by_file() {
         .expect("sqlite");
     let capture = SpanCapture::new();
     let pool = TracedPool::builder(pool)
-        .instrumentation(capture.instrumentation("tracewire-sqlx"))
+        .with_instrumentation(capture.instrumentation("tracewire-sqlx"))
         .build()
         .await;
     sqlx::query("CREATE TABLE stock (sku TEXT PRIMARY KEY, qty INTEGER)")
@@ -78,7 +78,7 @@ async fn memory(capture: &SpanCapture) -> TracedPool<sqlx::Sqlite> {
         .await
         .expect("sqlite");
     TracedPool::builder(pool)
-        .instrumentation(capture.instrumentation("tracewire-sqlx"))
+        .with_instrumentation(capture.instrumentation("tracewire-sqlx"))
         .build()
         .await
 }

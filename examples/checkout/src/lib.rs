@@ -198,7 +198,7 @@ impl Database {
                     .map_err(|e| DemoError(format!("PostgreSQL at {url}: {e}")))?;
                 Database::Postgres(
                     TracedPool::builder(pool)
-                        .instrumentation(instrumentation)
+                        .with_instrumentation(instrumentation)
                         .build()
                         .await,
                 )
@@ -216,7 +216,7 @@ impl Database {
                     .map_err(|e| DemoError(format!("SQLite: {e}")))?;
                 Database::Sqlite(
                     TracedPool::builder(pool)
-                        .instrumentation(instrumentation)
+                        .with_instrumentation(instrumentation)
                         .build()
                         .await,
                 )
@@ -243,7 +243,7 @@ impl Database {
             ($variant:ident, $pool:expr) => {
                 Database::$variant(
                     TracedPool::builder($pool.inner().clone())
-                        .instrumentation(instrumentation)
+                        .with_instrumentation(instrumentation)
                         .build()
                         .await,
                 )

@@ -45,7 +45,7 @@ pub async fn pg_pool(
             .await
             .expect("PostgreSQL"),
     )
-    .instrumentation(instrumentation)
+    .with_instrumentation(instrumentation)
     .build()
     .await
 }

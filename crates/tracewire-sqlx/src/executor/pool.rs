@@ -46,7 +46,7 @@ impl<DB: TracedDatabase> fmt::Debug for TracedPool<DB> {
 /// ```no_run
 /// # async fn demo(pool: sqlx::PgPool) {
 /// use tracewire_sqlx::{QueryText, TracedPool};
-/// let pool = TracedPool::builder(pool).query_text(QueryText::Off).sqlcommenter(true).build().await;
+/// let pool = TracedPool::builder(pool).with_query_text(QueryText::Off).sqlcommenter(true).build().await;
 /// # let _ = pool; }
 /// ```
 #[derive(Debug)]
@@ -62,13 +62,13 @@ pub struct TracedPoolBuilder<DB: TracedDatabase> {
 
 impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     /// Spans and metrics through this [`Instrumentation`] (global providers by default).
-    pub fn instrumentation(mut self, instrumentation: Instrumentation) -> Self {
+    pub fn with_instrumentation(mut self, instrumentation: Instrumentation) -> Self {
         self.instrumentation = instrumentation;
         self
     }
 
     /// What `db.query.text` records (default [`QueryText::Sanitized`]).
-    pub fn query_text(mut self, query_text: QueryText) -> Self {
+    pub fn with_query_text(mut self, query_text: QueryText) -> Self {
         self.query_text = query_text;
         self
     }
@@ -99,12 +99,12 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
     }
 
     /// Sets `db.system.name` instead of asking the server.
-    pub fn system_name(mut self, system: &'static str) -> Self {
+    pub fn with_system_name(mut self, system: &'static str) -> Self {
         self.system = Some(system);
         self
     }
 
-    /// The traced pool. Unless [`system_name`](Self::system_name) was given, asks the server what it is
+    /// The traced pool. Unless [`with_system_name`](Self::with_system_name) was given, asks the server what it is
     /// (MySQL or MariaDB) once.
     pub async fn build(self) -> TracedPool<DB> {
         let system = match self.system {

@@ -27,7 +27,7 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     TracedPool::builder(pool)
-        .instrumentation(capture.instrumentation("tracewire-sqlx"))
+        .with_instrumentation(capture.instrumentation("tracewire-sqlx"))
         .build()
         .await
 }
