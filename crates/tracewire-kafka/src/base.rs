@@ -234,7 +234,10 @@ macro_rules! traced_callback_producer {
 
             /// Enqueues `record` like the plain producer's `send`; the span ends at the delivery report,
             /// or now, with the error, when the record is refused.
-            #[allow(clippy::result_large_err)]
+            #[expect(
+                clippy::result_large_err,
+                reason = "the record goes back to the caller, as rdkafka's own `send` does"
+            )]
             pub fn send<'a, K, P>(
                 &self,
                 record: BaseRecord<'a, K, P, C::DeliveryOpaque>,

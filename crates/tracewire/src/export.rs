@@ -81,7 +81,10 @@ fn tls_note(_config: &OtlpConfig) -> Option<ExportSetupError> {
 
 /// The PEM files of `config`: trusted roots, and the client certificate with its key (mTLS).
 #[cfg(feature = "tls")]
-#[allow(clippy::type_complexity)]
+#[expect(
+    clippy::type_complexity,
+    reason = "three optional PEM byte vectors, named at the one call site"
+)]
 fn tls_files(
     config: &OtlpConfig,
 ) -> Result<(Option<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>), ExportSetupError> {
@@ -200,7 +203,10 @@ macro_rules! otlp_exporter {
                 }
                 builder.build()
             }
-            #[allow(unreachable_patterns)]
+            #[allow(
+                unreachable_patterns,
+                reason = "reachable only when a transport feature is off"
+            )]
             other => {
                 return Err(ExportSetupError(format!(
                     "OTLP over {} needs tracewire's `{}` feature",

@@ -1,6 +1,6 @@
 //! Shared pieces of the cross-crate tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses some of these helpers")]
 
 use std::net::SocketAddr;
 

@@ -1,6 +1,6 @@
 //! A real axum server on 127.0.0.1 with the layer under test, and the span capture it reports to.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses some of these helpers")]
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Real databases: PostgreSQL at 127.0.0.1:5432 and MariaDB at 127.0.0.1:3306 (database `test`), SQLite
 //! in a temporary file. Each test uses tables of its own.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses some of these helpers")]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
