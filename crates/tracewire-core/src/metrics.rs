@@ -861,6 +861,8 @@ enum Recorder {
         set: BoundHistogramSet,
         attributes: Vec<KeyValue>,
     },
+    /// The boundary's duration metric is switched off: the span alone.
+    Off,
 }
 
 impl MeasuredSpan {
@@ -898,6 +900,40 @@ impl MeasuredSpan {
             },
             started: Instant::now(),
             error: None,
+        }
+    }
+
+    /// `histogram` when the boundary's duration metric is on, else the span alone (its outcome and error
+    /// are recorded the same way): one operation type whatever the switch says.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::metrics::MeasuredSpan;
+    /// use tracewire_core::span::SpanError;
+    ///
+    /// let spans = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = spans.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Client, "SELECT", vec![], &Context::new());
+    /// let mut operation = MeasuredSpan::maybe(span, instrumentation, None, vec![]);
+    /// operation.fail(SpanError::new("42P01"));
+    /// drop(operation);
+    /// spans.spans().one("SELECT").assert_error("42P01");
+    /// ```
+    pub fn maybe(
+        span: ActiveSpan,
+        instrumentation: Instrumentation,
+        histogram: Option<Arc<Histogram>>,
+        metric_attributes: Vec<KeyValue>,
+    ) -> Self {
+        match histogram {
+            Some(histogram) => Self::new(span, instrumentation, histogram, metric_attributes),
+            None => MeasuredSpan {
+                span,
+                recorder: Recorder::Off,
+                started: Instant::now(),
+                error: None,
+            },
         }
     }
 
@@ -973,6 +1009,7 @@ impl MeasuredSpan {
                 attributes
             }
             Recorder::Bound(set) => set.attributes(),
+            Recorder::Off => &[],
         }
     }
 
@@ -1009,6 +1046,7 @@ impl MeasuredSpan {
                     attributes,
                 };
             }
+            Recorder::Off => {}
         }
     }
 
@@ -1048,7 +1086,7 @@ impl MeasuredSpan {
                 attributes.extend(pushed);
                 *old = set;
             }
-            Recorder::Histogram { .. } => {}
+            Recorder::Histogram { .. } | Recorder::Off => {}
         }
     }
 
@@ -1099,6 +1137,7 @@ impl Drop for MeasuredSpan {
                 attributes.extend(error_type);
                 set.0.instrument.record(seconds, attributes);
             }
+            Recorder::Off => {}
         }
         let outcome = match self.error.take() {
             Some(error) => Outcome::Failed(error),

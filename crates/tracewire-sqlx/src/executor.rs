@@ -3,7 +3,6 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
 
 use futures_core::future::BoxFuture;
 use futures_core::stream::{BoxStream, Stream};
@@ -16,9 +15,9 @@ use sqlx::{
 };
 use tracewire_core::attributes::*;
 use tracewire_core::intern::shared;
-use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram};
+use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram, MeasuredSpan};
 use tracewire_core::propagation::{self, Carrier, OwnedFields};
-use tracewire_core::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
+use tracewire_core::span::{ActiveSpan, Instrumentation, SpanError};
 
 use crate::database::TracedDatabase;
 use crate::sql::{sanitize, summarize};
@@ -104,7 +103,7 @@ pub(crate) struct Config {
     pub query_text: QueryText,
     pub sqlcommenter: bool,
     pub error_messages: bool,
-    pub duration: Option<Histogram>,
+    pub duration: Option<Arc<Histogram>>,
 }
 
 impl fmt::Debug for Config {
@@ -122,14 +121,12 @@ impl fmt::Debug for Config {
 type RowStream<'e, DB> =
     BoxStream<'e, Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>>;
 
-/// One traced database operation: its span, its metric and the rows it returned.
+/// One traced database operation: the core's measured span (span, duration metric, error), the rows
+/// it returned, and how errors are classified.
 struct Operation {
-    span: ActiveSpan,
+    measured: MeasuredSpan,
     config: Arc<Config>,
-    metric_attributes: Vec<KeyValue>,
-    started: Instant,
     rows: u64,
-    error: Option<SpanError>,
 }
 
 impl Operation {
@@ -200,22 +197,29 @@ impl Operation {
                 .start(SpanKind::Client, name, attributes, cx)
         });
         Operation {
-            span,
+            measured: MeasuredSpan::maybe(
+                span,
+                config.instrumentation.clone(),
+                config.duration.clone(),
+                metric_attributes,
+            ),
             config: config.clone(),
-            metric_attributes,
-            started: Instant::now(),
             rows: 0,
-            error: None,
         }
+    }
+
+    /// The operation's span.
+    fn span(&self) -> &ActiveSpan {
+        self.measured.span()
     }
 
     fn fail(&mut self, error: &Error) {
         let (error_type, status_code) = classify(error, &self.config);
         if let Some(code) = &status_code {
-            self.span
+            self.span()
                 .set_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
-            self.metric_attributes
-                .push(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
+            self.measured
+                .push_metric_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
         }
         let mut span_error = SpanError::new(error_type);
         if self.config.error_messages {
@@ -229,31 +233,17 @@ impl Operation {
                 .with_description(message.clone())
                 .with_exception("sqlx::Error", message);
         }
-        self.error = Some(span_error);
+        self.measured.fail(span_error);
     }
 }
 
 impl Drop for Operation {
+    /// The rows go on the span; the measured span then ends it and records its duration.
     fn drop(&mut self) {
-        if self.span.is_recording() {
-            self.span
+        if self.span().is_recording() {
+            self.span()
                 .set_attribute(KeyValue::new(DB_RESPONSE_RETURNED_ROWS, self.rows as i64));
         }
-        let outcome = match self.error.take() {
-            Some(error) => {
-                self.metric_attributes.push(error.attribute());
-                Outcome::Failed(error)
-            }
-            None => Outcome::Success,
-        };
-        if let Some(duration) = &self.config.duration {
-            duration.record(
-                &self.config.instrumentation,
-                self.started.elapsed().as_secs_f64(),
-                &self.metric_attributes,
-            );
-        }
-        self.span.finish(outcome);
     }
 }
 
@@ -347,7 +337,7 @@ fn prepare<'q, DB: TracedDatabase, E: Execute<'q, DB>>(
     let sql = query.sql();
     let operation = Operation::start(config, sql.as_str(), parameterized, annotation);
     let sql = if config.sqlcommenter && statement.is_none() {
-        with_traceparent_comment(sql, operation.span.context())
+        with_traceparent_comment(sql, operation.span().context())
     } else {
         sql
     };
@@ -429,7 +419,7 @@ where
         let this = self.project();
         let polled = match this.operation.as_ref() {
             Some(op) => {
-                let _guard = op.span.context().clone().attach();
+                let _guard = op.span().context().clone().attach();
                 this.inner.poll_next(task)
             }
             None => this.inner.poll_next(task),
@@ -486,7 +476,7 @@ where
     let (query, mut operation) = prepare(query, config, annotation);
     let future = inner.fetch_optional(query);
     Box::pin(async move {
-        let result = operation.span.in_scope(future).await;
+        let result = operation.span().in_scope(future).await;
         match &result {
             Ok(row) => operation.rows = u64::from(row.is_some()),
             Err(error) => operation.fail(error),

@@ -9,7 +9,7 @@ pub(super) async fn traced_begin<'c, DB: TracedDatabase>(
     begin: impl Future<Output = Result<Transaction<'c, DB>, Error>>,
 ) -> Result<TracedTransaction<'c, DB>, Error> {
     let mut operation = Operation::start(config, "BEGIN", false, None);
-    let result = operation.span.in_scope(begin).await;
+    let result = operation.span().in_scope(begin).await;
     match result {
         Ok(tx) => Ok(TracedTransaction(TracedConnection {
             conn: tx,
@@ -162,9 +162,9 @@ impl<DB: TracedDatabase> TracedTransaction<'_, DB> {
         let TracedConnection { conn, config } = self.0;
         let mut operation = Operation::start(&config, statement, false, None);
         let result = if commit {
-            operation.span.in_scope(conn.commit()).await
+            operation.span().in_scope(conn.commit()).await
         } else {
-            operation.span.in_scope(conn.rollback()).await
+            operation.span().in_scope(conn.rollback()).await
         };
         if let Err(error) = &result {
             operation.fail(error);

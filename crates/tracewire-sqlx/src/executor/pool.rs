@@ -126,7 +126,7 @@ impl<DB: TracedDatabase> TracedPoolBuilder<DB> {
                 error_messages: self.error_messages,
                 duration: self
                     .duration
-                    .then(|| Histogram::new(DB_CLIENT_OPERATION_DURATION)),
+                    .then(|| Arc::new(Histogram::new(DB_CLIENT_OPERATION_DURATION))),
             }),
             pool: self.pool,
         }
