@@ -39,7 +39,6 @@
 //! To send a request without trace headers, give it the [`DisablePropagation`] extension.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use http::Extensions;
 use opentelemetry::global::ObjectSafeTracer;
@@ -50,10 +49,10 @@ use reqwest_middleware::{Middleware, Next, Result};
 use tracewire_core::attributes::*;
 use tracewire_core::http::{HeaderCapture, Side, normalize_method, protocol_version, span_name};
 use tracewire_core::intern::shared;
-use tracewire_core::metrics::{HTTP_CLIENT_REQUEST_DURATION, Histogram};
+use tracewire_core::metrics::{HTTP_CLIENT_REQUEST_DURATION, Histogram, MeasuredSpan};
 use tracewire_core::propagation;
 use tracewire_core::redact::Redactor;
-use tracewire_core::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
+use tracewire_core::span::{Instrumentation, Outcome, SpanError};
 
 /// A low-cardinality URL template for a request (`/users/{id}`): it names the span
 /// `{method} {template}` and is recorded as `url.template`.
@@ -314,19 +313,18 @@ impl Config {
         if extensions.get::<DisablePropagation>().is_none() {
             propagation::inject(span.context(), request.headers_mut());
         }
-        Attempt {
+        Attempt(MeasuredSpan::maybe(
             span,
+            self.instrumentation.clone(),
+            self.duration.clone(),
             metric_attributes,
-            started: Instant::now(),
-        }
+        ))
     }
 }
 
-struct Attempt {
-    span: ActiveSpan,
-    metric_attributes: Vec<KeyValue>,
-    started: Instant,
-}
+/// One attempt: the core's measured span, so an attempt whose future is dropped (the caller gave up)
+/// still ends its span and records its duration, as the HTTP client conventions ask.
+struct Attempt(MeasuredSpan);
 
 impl Attempt {
     fn finish(mut self, config: &Config, result: &Result<Response>) {
@@ -335,19 +333,19 @@ impl Attempt {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let status_attribute = KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status));
-                self.metric_attributes.push(status_attribute.clone());
+                self.0.push_metric_attribute(status_attribute.clone());
                 let version = protocol_version(response.version())
                     .map(|v| KeyValue::new(NETWORK_PROTOCOL_VERSION, v));
                 if let Some(version) = &version {
-                    self.metric_attributes.push(version.clone());
+                    self.0.push_metric_attribute(version.clone());
                 }
-                if self.span.is_recording() {
+                if self.0.span().is_recording() {
                     let mut attributes: Vec<KeyValue> =
                         std::iter::once(status_attribute).chain(version).collect();
                     config
                         .response_headers
                         .record(response.headers(), limits, &mut attributes);
-                    self.span.set_attributes(attributes);
+                    self.0.span().set_attributes(attributes);
                 }
                 match Side::Client.status_error(status) {
                     Some(error) => Outcome::Failed(error),
@@ -371,17 +369,10 @@ impl Attempt {
                 )
             }
         };
-        if let Some(duration) = &config.duration {
-            if let Outcome::Failed(error) = &outcome {
-                self.metric_attributes.push(error.attribute());
-            }
-            duration.record(
-                &config.instrumentation,
-                self.started.elapsed().as_secs_f64(),
-                &self.metric_attributes,
-            );
+        if let Outcome::Failed(error) = outcome {
+            self.0.fail(error);
         }
-        self.span.end(outcome);
+        // Dropping ends the span and records the duration, with `error.type` on failure.
     }
 }
 
@@ -394,7 +385,11 @@ impl Middleware for HttpClientMiddleware {
         next: Next<'_>,
     ) -> Result<Response> {
         let attempt = self.config.start(&mut request, extensions);
-        let result = attempt.span.in_scope(next.run(request, extensions)).await;
+        let result = attempt
+            .0
+            .span()
+            .in_scope(next.run(request, extensions))
+            .await;
         attempt.finish(&self.config, &result);
         result
     }
