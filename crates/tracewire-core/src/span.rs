@@ -362,7 +362,11 @@ impl Instrumentation {
                 otel::context_with_span(self.tracer().build_with_context(builder, parent), parent)
             }
         };
-        ActiveSpan { cx, ended: false }
+        ActiveSpan {
+            cx,
+            ended: false,
+            max_value_len: self.inner.limits.max_value_len(),
+        }
     }
 }
 
@@ -388,6 +392,9 @@ fn scope(name: &'static str) -> InstrumentationScope {
 pub struct ActiveSpan {
     cx: Context,
     ended: bool,
+    /// The longest an error's description and exception message may be (the instrumentation's
+    /// [`Limits`]): every boundary's errors are cut here, once.
+    max_value_len: usize,
 }
 
 impl fmt::Debug for ActiveSpan {
@@ -603,7 +610,7 @@ impl ActiveSpan {
         self.ended = true;
         let span = self.cx.span();
         if let Outcome::Failed(error) = outcome {
-            record_error(&span, error);
+            record_error(&span, error, self.max_value_len);
         }
         span.end();
     }
@@ -615,7 +622,19 @@ impl Drop for ActiveSpan {
     }
 }
 
-fn record_error(span: &opentelemetry::trace::SpanRef<'_>, error: SpanError) {
+/// Cuts `text` to at most `max` bytes, on a character boundary.
+fn bound_in_place(text: &mut String, max: usize) {
+    let kept = crate::limits::truncate(text, max).len();
+    text.truncate(kept);
+}
+
+fn record_error(span: &opentelemetry::trace::SpanRef<'_>, mut error: SpanError, max_len: usize) {
+    if let Some(description) = &mut error.description {
+        bound_in_place(description, max_len);
+    }
+    if let Some(exception) = &mut error.exception {
+        bound_in_place(&mut exception.message, max_len);
+    }
     if let Some(exception) = error.exception {
         let mut attributes = Vec::with_capacity(2);
         attributes.push(KeyValue::new(EXCEPTION_TYPE, exception.type_name));
@@ -729,7 +748,8 @@ impl SpanError {
     /// ```
     pub fn from_error<E: std::error::Error + ?Sized>(error: &E) -> Self {
         let type_name = std::any::type_name::<E>();
-        let message = crate::limits::truncate(&error.to_string(), 2048).to_owned();
+        // Cut to the instrumentation's limits when the span ends.
+        let message = error.to_string();
         SpanError {
             error_type: Cow::Borrowed(type_name),
             description: Some(message.clone()),

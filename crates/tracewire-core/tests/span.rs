@@ -192,3 +192,41 @@ fn roots_carry_the_random_flag_outgoing() {
         "parent id must change: {tp}"
     );
 }
+
+#[test]
+fn error_descriptions_and_exception_messages_are_cut_to_the_limits() {
+    let capture = SpanCapture::new();
+    let limits = tracewire_core::limits::Limits::default().with_max_value_len(16);
+    let instrumentation = capture.instrumentation("t").with_limits(limits);
+    // What a library's `to_string()` gives, unbounded (a broker's reply, a row value in a message).
+    let long = "é".repeat(100);
+    let error = SpanError::new("io_error")
+        .with_description(long.clone())
+        .with_exception("io_error", long.clone());
+    instrumentation
+        .start(SpanKind::Client, "raw", vec![], &Context::new())
+        .end(Outcome::Failed(error));
+    let from_error = std::io::Error::other(long);
+    instrumentation
+        .start(SpanKind::Client, "from_error", vec![], &Context::new())
+        .end(Outcome::Failed(SpanError::from_error(&from_error)));
+
+    let spans = capture.spans();
+    for name in ["raw", "from_error"] {
+        let span = spans.one(name);
+        let Status::Error { description } = span.status() else {
+            panic!("{name}: not an error");
+        };
+        assert_eq!(
+            description.as_ref(),
+            "é".repeat(8),
+            "{name}: cut on a char boundary"
+        );
+        let event = span.event("exception");
+        let message = event
+            .iter()
+            .find(|(k, _)| k.as_str() == "exception.message")
+            .map(|(_, v)| v.to_string());
+        assert_eq!(message, Some("é".repeat(8)), "{name}");
+    }
+}
