@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use axum::routing::get;
 use bytes::Bytes;
-use common::{PARENT_ID, TRACE_ID, TestServer, client, traceparent};
+use common::{PARENT_ID, TRACE_ID, TestServer, client, serve, traceparent};
 use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Array, Value};
 use tracewire_http::{HttpServerLayer, ResponseTraceHeader};
@@ -446,13 +446,7 @@ async fn the_returned_context_keeps_the_random_flag_sampled_or_not() {
             .with_response_trace_header(ResponseTraceHeader::TraceResponse)
             .with_tracer_provider(&provider),
     );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = serve(app).await;
     let flags = |caller: Option<String>| {
         let mut request = client().get(format!("http://{addr}/users/1"));
         if let Some(traceparent) = caller {

@@ -595,46 +595,39 @@ impl Drop for OtlpReceiver {
 
 /// The OTLP/HTTP side: `POST /v1/traces` and `POST /v1/metrics` with a protobuf body, gzip or plain.
 fn http_app(store: Store) -> axum::Router {
-    let traces = store.clone();
+    fn keep_traces(
+        store: &Store,
+        request: ExportTraceServiceRequest,
+        headers: &HeaderMap,
+    ) -> Vec<u8> {
+        store.push(request, headers.clone());
+        ExportTraceServiceResponse::default().encode_to_vec()
+    }
+    fn keep_metrics(store: &Store, request: ExportMetricsServiceRequest, _: &HeaderMap) -> Vec<u8> {
+        if let Ok(mut metrics) = store.metrics.lock() {
+            metrics.push(request);
+        }
+        ExportMetricsServiceResponse::default().encode_to_vec()
+    }
     axum::Router::new()
-        .route(
-            "/v1/traces",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let store = traces.clone();
-                async move {
-                    receive(
-                        &store,
-                        &headers,
-                        &body,
-                        |request: ExportTraceServiceRequest| {
-                            store.push(request, headers.clone());
-                            ExportTraceServiceResponse::default().encode_to_vec()
-                        },
-                    )
-                    .await
-                }
-            }),
-        )
-        .route(
-            "/v1/metrics",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let store = store.clone();
-                async move {
-                    receive(
-                        &store,
-                        &headers,
-                        &body,
-                        |request: ExportMetricsServiceRequest| {
-                            if let Ok(mut metrics) = store.metrics.lock() {
-                                metrics.push(request);
-                            }
-                            ExportMetricsServiceResponse::default().encode_to_vec()
-                        },
-                    )
-                    .await
-                }
-            }),
-        )
+        .route("/v1/traces", export_route(store.clone(), keep_traces))
+        .route("/v1/metrics", export_route(store, keep_metrics))
+}
+
+/// `POST` of one OTLP signal: each export decoded by [`receive`] and handed to `keep`.
+fn export_route<R: Message + Default + 'static>(
+    store: Store,
+    keep: fn(&Store, R, &HeaderMap) -> Vec<u8>,
+) -> axum::routing::MethodRouter {
+    axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+        let store = store.clone();
+        async move {
+            receive(&store, &headers, &body, |request| {
+                keep(&store, request, &headers)
+            })
+            .await
+        }
+    })
 }
 
 /// One OTLP/HTTP export: decoded (gzip or plain) and kept by `keep`, which returns the response body.

@@ -27,16 +27,7 @@ impl TestServer {
     pub async fn start(app: Router, layer: HttpServerLayer) -> Self {
         tracewire_core::propagation::install();
         let capture = SpanCapture::new();
-        let app = app.layer(layer.with_tracer_provider(capture.provider()));
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await;
-        });
+        let addr = serve(app.layer(layer.with_tracer_provider(capture.provider()))).await;
         TestServer { capture, addr }
     }
 
@@ -56,4 +47,18 @@ pub fn client() -> reqwest::Client {
         .user_agent("tracewire-test/1.0")
         .build()
         .expect("client")
+}
+
+/// Serves `app` (with the peer's address known) on an ephemeral 127.0.0.1 port until the test ends.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    addr
 }
