@@ -11,6 +11,8 @@
 //! - [`messaging`]: where a consumer's span hangs (parent and links), operation types;
 //! - [`redact`] and [`limits`]: nothing secret and nothing unbounded is recorded;
 //! - [`intern`]: span names and repeated values shared instead of copied per operation;
+//! - [`operation`]: one boundary operation from start to end (span end, duration metric, outcome,
+//!   error record, cancellation), the type every boundary crate builds on;
 //! - [`metrics`]: duration histograms with the semantic-convention buckets;
 //! - [`otel`]: everything that couples to the OpenTelemetry SDK's version (the installed provider, the
 //!   W3C random flag the SDK leaves out);
@@ -33,6 +35,7 @@ pub mod intern;
 pub mod limits;
 pub mod messaging;
 pub mod metrics;
+pub mod operation;
 pub mod otel;
 pub mod propagation;
 pub mod redact;

@@ -397,13 +397,14 @@ pub fn start_process(
 /// ```
 /// use opentelemetry::{Context, trace::SpanKind};
 /// use tracewire_core::messaging::Processed;
-/// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
+/// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION};
+/// use tracewire_core::operation::Operation;
 ///
 /// let spans = tracewire_testing::SpanCapture::new();
 /// let instrumentation = spans.instrumentation("t");
 /// let duration = Histogram::new(MESSAGING_PROCESS_DURATION).bind(&instrumentation, vec![]);
 /// let span = instrumentation.start(SpanKind::Consumer, "process orders", vec![], &Context::new());
-/// let mut message = Processed::new("{\"order\":1}", MeasuredSpan::bound(span, duration));
+/// let mut message = Processed::new("{\"order\":1}", Operation::bound(span, duration));
 /// assert!(message.starts_with('{')); // the library's message
 /// message.record_error(&std::io::Error::other("no stock"));
 /// let payload: &str = message.into_inner(); // ends the span
@@ -413,7 +414,7 @@ pub fn start_process(
 #[derive(Debug)]
 pub struct Processed<M> {
     message: M,
-    operation: crate::metrics::MeasuredSpan,
+    operation: crate::operation::Operation,
 }
 
 impl<M> std::ops::Deref for Processed<M> {
@@ -425,7 +426,7 @@ impl<M> std::ops::Deref for Processed<M> {
 
 impl<M> Processed<M> {
     /// `message` with its started, measured `process` span.
-    pub fn new(message: M, operation: crate::metrics::MeasuredSpan) -> Self {
+    pub fn new(message: M, operation: crate::operation::Operation) -> Self {
         Processed { message, operation }
     }
 

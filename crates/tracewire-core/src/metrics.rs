@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
 
 use opentelemetry::metrics::{
     BoundCounter, BoundHistogram, BoundUpDownCounter, Counter as OtelCounter,
@@ -23,7 +22,7 @@ use opentelemetry::metrics::{
 
 use opentelemetry::{KeyValue, Value};
 
-use crate::span::{ActiveSpan, Instrumentation, Outcome, SpanError};
+use crate::span::Instrumentation;
 
 /// Buckets of `http.server.request.duration` and `http.client.request.duration`, in seconds.
 ///
@@ -326,7 +325,7 @@ impl BoundHistogramSet {
     }
 
     /// Records one value with the bound attributes and `extra` ones (an `error.type`), unbound.
-    fn record_with(&self, value: f64, extra: &[KeyValue]) {
+    pub(crate) fn record_with(&self, value: f64, extra: &[KeyValue]) {
         let mut attributes = Vec::with_capacity(self.0.attributes.len() + extra.len());
         attributes.extend_from_slice(&self.0.attributes);
         attributes.extend_from_slice(extra);
@@ -345,6 +344,11 @@ impl BoundHistogramSet {
     /// ```
     pub fn attributes(&self) -> &[KeyValue] {
         &self.0.attributes
+    }
+
+    /// Records one value with `attributes` (this set's and more), unbound.
+    pub(crate) fn record_unbound(&self, value: f64, attributes: &[KeyValue]) {
+        self.0.instrument.record(value, attributes);
     }
 }
 
@@ -821,329 +825,6 @@ impl Hasher for FxHasher {
 
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// A span whose duration also goes into a histogram: when it is dropped, the histogram records the time
-/// since it was made (with `error.type` on failure) and the span ends with the same outcome.
-///
-/// ```
-/// use std::sync::Arc;
-/// use opentelemetry::{Context, KeyValue, trace::SpanKind};
-/// use tracewire_core::metrics::{Histogram, MeasuredSpan, MESSAGING_PROCESS_DURATION};
-/// use tracewire_core::span::Instrumentation;
-/// let instrumentation = Instrumentation::global("doc");
-/// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
-/// let attributes = vec![KeyValue::new("messaging.system", "kafka")];
-/// let span = instrumentation.start(SpanKind::Consumer, "process orders", attributes.clone(), &Context::new());
-/// let measured = MeasuredSpan::new(span, instrumentation, histogram, attributes);
-/// drop(measured); // span ended, duration recorded
-/// ```
-#[derive(Debug)]
-pub struct MeasuredSpan {
-    span: ActiveSpan,
-    recorder: Recorder,
-    started: Instant,
-    error: Option<SpanError>,
-}
-
-/// Where a [`MeasuredSpan`]'s duration goes.
-#[derive(Debug)]
-enum Recorder {
-    Histogram {
-        instrumentation: Instrumentation,
-        histogram: Arc<Histogram>,
-        attributes: Vec<KeyValue>,
-    },
-    Bound(BoundHistogramSet),
-    /// A bound set with attributes added: recorded unbound, with this copy of them.
-    Extended {
-        set: BoundHistogramSet,
-        attributes: Vec<KeyValue>,
-    },
-    /// The boundary's duration metric is switched off: the span alone.
-    Off,
-}
-
-impl MeasuredSpan {
-    /// Measures `span` into `histogram` with `metric_attributes`, from now.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
-    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
-    ///
-    /// let spans = tracewire_testing::SpanCapture::new();
-    /// let metrics = tracewire_testing::MetricCapture::new();
-    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
-    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
-    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
-    /// let attributes = vec![KeyValue::new("messaging.system", "kafka")];
-    /// let measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, attributes);
-    /// drop(measured); // ends the span and records the duration
-    ///
-    /// spans.spans().one("process").assert_unset();
-    /// assert_eq!(metrics.points("messaging.process.duration")[0].count, 1);
-    /// ```
-    pub fn new(
-        span: ActiveSpan,
-        instrumentation: Instrumentation,
-        histogram: Arc<Histogram>,
-        metric_attributes: Vec<KeyValue>,
-    ) -> Self {
-        MeasuredSpan {
-            span,
-            recorder: Recorder::Histogram {
-                instrumentation,
-                histogram,
-                attributes: metric_attributes,
-            },
-            started: Instant::now(),
-            error: None,
-        }
-    }
-
-    /// `histogram` when the boundary's duration metric is on, else the span alone (its outcome and error
-    /// are recorded the same way): one operation type whatever the switch says.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use opentelemetry::{Context, trace::SpanKind};
-    /// use tracewire_core::metrics::MeasuredSpan;
-    /// use tracewire_core::span::SpanError;
-    ///
-    /// let spans = tracewire_testing::SpanCapture::new();
-    /// let instrumentation = spans.instrumentation("t");
-    /// let span = instrumentation.start(SpanKind::Client, "SELECT", vec![], &Context::new());
-    /// let mut operation = MeasuredSpan::maybe(span, instrumentation, None, vec![]);
-    /// operation.fail(SpanError::new("42P01"));
-    /// drop(operation);
-    /// spans.spans().one("SELECT").assert_error("42P01");
-    /// ```
-    pub fn maybe(
-        span: ActiveSpan,
-        instrumentation: Instrumentation,
-        histogram: Option<Arc<Histogram>>,
-        metric_attributes: Vec<KeyValue>,
-    ) -> Self {
-        match histogram {
-            Some(histogram) => Self::new(span, instrumentation, histogram, metric_attributes),
-            None => MeasuredSpan {
-                span,
-                recorder: Recorder::Off,
-                started: Instant::now(),
-                error: None,
-            },
-        }
-    }
-
-    /// Measures `span` through a histogram bound to the operation's attributes ([`Histogram::bind`]),
-    /// from now: for operations that repeat one attribute set, such as a consumer's deliveries.
-    ///
-    /// ```
-    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
-    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
-    ///
-    /// let spans = tracewire_testing::SpanCapture::new();
-    /// let metrics = tracewire_testing::MetricCapture::new();
-    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
-    /// let duration = Histogram::new(MESSAGING_PROCESS_DURATION);
-    /// let orders = duration.bind(&instrumentation, vec![KeyValue::new("messaging.destination.name", "orders")]);
-    /// for _ in 0..2 {
-    ///     let span = instrumentation.start(SpanKind::Consumer, "process orders", vec![], &Context::new());
-    ///     drop(MeasuredSpan::bound(span, orders.clone()));
-    /// }
-    /// assert_eq!(spans.spans().len(), 2);
-    /// let points = metrics.points("messaging.process.duration");
-    /// assert_eq!(points[0].count, 2);
-    /// assert_eq!(points[0].attr("messaging.destination.name"), Some("orders"));
-    /// ```
-    pub fn bound(span: ActiveSpan, set: BoundHistogramSet) -> Self {
-        MeasuredSpan {
-            span,
-            recorder: Recorder::Bound(set),
-            started: Instant::now(),
-            error: None,
-        }
-    }
-
-    /// The span.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
-    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
-    ///
-    /// let spans = tracewire_testing::SpanCapture::new();
-    /// let instrumentation = spans.instrumentation("t");
-    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
-    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
-    /// let measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, vec![]);
-    /// measured.span().set_attribute(KeyValue::new("messaging.message.id", "42"));
-    /// drop(measured);
-    /// spans.spans().one("process").assert_attr("messaging.message.id", "42");
-    /// ```
-    pub fn span(&self) -> &ActiveSpan {
-        &self.span
-    }
-
-    /// The metric's attributes.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
-    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
-    /// use tracewire_core::span::Instrumentation;
-    ///
-    /// let instrumentation = Instrumentation::global("doc");
-    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
-    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
-    /// let attributes = vec![KeyValue::new("messaging.system", "rabbitmq")];
-    /// let measured =
-    ///     MeasuredSpan::new(span, instrumentation.clone(), histogram, attributes.clone());
-    /// assert_eq!(measured.metric_attributes(), attributes.as_slice());
-    /// ```
-    pub fn metric_attributes(&self) -> &[KeyValue] {
-        match &self.recorder {
-            Recorder::Histogram { attributes, .. } | Recorder::Extended { attributes, .. } => {
-                attributes
-            }
-            Recorder::Bound(set) => set.attributes(),
-            Recorder::Off => &[],
-        }
-    }
-
-    /// Adds an attribute to the metric (and not to the span).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
-    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
-    ///
-    /// let spans = tracewire_testing::SpanCapture::new();
-    /// let metrics = tracewire_testing::MetricCapture::new();
-    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
-    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
-    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
-    /// let mut measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, vec![]);
-    /// measured.push_metric_attribute(KeyValue::new("messaging.destination.name", "orders"));
-    /// drop(measured);
-    ///
-    /// let points = metrics.points("messaging.process.duration");
-    /// assert_eq!(points[0].attr("messaging.destination.name"), Some("orders"));
-    /// spans.spans().one("process").assert_no_attr("messaging.destination.name");
-    /// ```
-    pub fn push_metric_attribute(&mut self, attribute: KeyValue) {
-        match &mut self.recorder {
-            Recorder::Histogram { attributes, .. } | Recorder::Extended { attributes, .. } => {
-                attributes.push(attribute)
-            }
-            Recorder::Bound(set) => {
-                let mut attributes = set.attributes().to_vec();
-                attributes.push(attribute);
-                self.recorder = Recorder::Extended {
-                    set: set.clone(),
-                    attributes,
-                };
-            }
-            Recorder::Off => {}
-        }
-    }
-
-    /// Measures into `set` instead of the set given at the start, for an operation whose metric
-    /// attributes are complete only at its end (the partition a Kafka record was delivered to).
-    /// Attributes pushed with [`push_metric_attribute`](Self::push_metric_attribute) are kept; a span
-    /// measured without a bound set keeps its histogram.
-    ///
-    /// ```
-    /// use opentelemetry::{Context, KeyValue, trace::SpanKind};
-    /// use tracewire_core::metrics::{Histogram, MESSAGING_CLIENT_OPERATION_DURATION, MeasuredSpan};
-    ///
-    /// let spans = tracewire_testing::SpanCapture::new();
-    /// let metrics = tracewire_testing::MetricCapture::new();
-    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
-    /// let topic = Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION)
-    ///     .bind(&instrumentation, vec![KeyValue::new("messaging.destination.name", "orders")]);
-    /// let partition = topic.extended(KeyValue::new("messaging.destination.partition.id", "3"));
-    /// let span = instrumentation.start(SpanKind::Producer, "send orders", vec![], &Context::new());
-    /// let mut measured = MeasuredSpan::bound(span, topic);
-    /// measured.rebind(partition);
-    /// drop(measured);
-    /// let points = metrics.points("messaging.client.operation.duration");
-    /// assert_eq!(points.len(), 1);
-    /// assert_eq!(points[0].attr("messaging.destination.partition.id"), Some("3"));
-    /// ```
-    pub fn rebind(&mut self, set: BoundHistogramSet) {
-        match &mut self.recorder {
-            Recorder::Bound(bound) => *bound = set,
-            Recorder::Extended {
-                set: old,
-                attributes,
-            } => {
-                // What was pushed beyond the old set's attributes goes on top of the new set's.
-                let pushed = attributes.split_off(old.attributes().len().min(attributes.len()));
-                *attributes = set.attributes().to_vec();
-                attributes.extend(pushed);
-                *old = set;
-            }
-            Recorder::Histogram { .. } | Recorder::Off => {}
-        }
-    }
-
-    /// Marks the operation failed: the span ends with this error, the metric gets its `error.type`.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use opentelemetry::{Context, trace::SpanKind};
-    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION, MeasuredSpan};
-    /// use tracewire_core::span::SpanError;
-    ///
-    /// let spans = tracewire_testing::SpanCapture::new();
-    /// let metrics = tracewire_testing::MetricCapture::new();
-    /// let instrumentation = spans.instrumentation("t").with_meter(metrics.meter("t"));
-    /// let histogram = Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION));
-    /// let span = instrumentation.start(SpanKind::Consumer, "process", vec![], &Context::new());
-    /// let mut measured = MeasuredSpan::new(span, instrumentation.clone(), histogram, vec![]);
-    /// measured.fail(SpanError::new("handler_panicked"));
-    /// drop(measured);
-    ///
-    /// spans.spans().one("process").assert_error("handler_panicked");
-    /// let points = metrics.points("messaging.process.duration");
-    /// assert_eq!(points[0].attr("error.type"), Some("handler_panicked"));
-    /// ```
-    pub fn fail(&mut self, error: SpanError) {
-        self.error = Some(error);
-    }
-}
-
-impl Drop for MeasuredSpan {
-    fn drop(&mut self) {
-        let seconds = self.started.elapsed().as_secs_f64();
-        let error_type = self.error.as_ref().map(SpanError::attribute);
-        match &mut self.recorder {
-            Recorder::Histogram {
-                instrumentation,
-                histogram,
-                attributes,
-            } => {
-                attributes.extend(error_type);
-                histogram.record(instrumentation, seconds, attributes);
-            }
-            Recorder::Bound(set) => match error_type {
-                None => set.record(seconds),
-                Some(error_type) => set.record_with(seconds, &[error_type]),
-            },
-            Recorder::Extended { set, attributes } => {
-                attributes.extend(error_type);
-                set.0.instrument.record(seconds, attributes);
-            }
-            Recorder::Off => {}
-        }
-        let outcome = match self.error.take() {
-            Some(error) => Outcome::Failed(error),
-            None => Outcome::Success,
-        };
-        self.span.finish(outcome);
     }
 }
 

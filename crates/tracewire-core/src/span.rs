@@ -746,18 +746,85 @@ impl SpanError {
     /// assert_eq!(span.event_count("exception"), 1);
     /// span.assert_event_attr("exception", "exception.message", "invalid digit found in string");
     /// ```
-    pub fn from_error<E: std::error::Error + ?Sized>(error: &E) -> Self {
+    pub fn from_error<E: std::fmt::Display + ?Sized>(error: &E) -> Self {
+        Self::classified(std::any::type_name::<E>(), error)
+    }
+
+    /// The record of a library's error, the one rule every boundary follows: `error.type` is the
+    /// boundary's low-cardinality classification (`timeout`, an SQLSTATE, a broker's error code), the
+    /// status description and `exception.message` are the error's text (cut to the instrumentation's
+    /// limits when the span ends), and `exception.type` is the Rust type of the error
+    /// (`sqlx_core::error::Error`, `lapin::error::Error`), the fully qualified name the conventions ask.
+    ///
+    /// ```
+    /// use opentelemetry::{Context, trace::SpanKind};
+    /// use tracewire_core::span::{Outcome, SpanError};
+    ///
+    /// let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer");
+    /// let record = SpanError::classified("timeout", &error);
+    /// assert_eq!(record.error_type(), "timeout");
+    /// assert_eq!(record.description(), Some("no answer"));
+    ///
+    /// let capture = tracewire_testing::SpanCapture::new();
+    /// let instrumentation = capture.instrumentation("t");
+    /// let span = instrumentation.start(SpanKind::Client, "GET", vec![], &Context::new());
+    /// span.end(Outcome::Failed(record));
+    /// capture
+    ///     .spans()
+    ///     .one("GET")
+    ///     .assert_error("timeout")
+    ///     .assert_event_attr("exception", "exception.type", "std::io::error::Error");
+    /// ```
+    pub fn classified<E: std::fmt::Display + ?Sized>(
+        error_type: impl Into<Cow<'static, str>>,
+        error: &E,
+    ) -> Self {
         let type_name = std::any::type_name::<E>();
-        // Cut to the instrumentation's limits when the span ends.
         let message = error.to_string();
         SpanError {
-            error_type: Cow::Borrowed(type_name),
+            error_type: error_type.into(),
             description: Some(message.clone()),
             exception: Some(Exception {
                 type_name: Cow::Borrowed(type_name),
                 message,
             }),
         }
+    }
+
+    /// Replaces the error's text (description and `exception.message`), for a boundary that must
+    /// redact it (a URL's credentials) first.
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// let error = std::io::Error::other("GET https://user:secret@example.com failed");
+    /// let record = SpanError::classified("connect", &error).with_message("GET https://REDACTED@example.com failed");
+    /// assert_eq!(record.description(), Some("GET https://REDACTED@example.com failed"));
+    /// ```
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        let message = message.into();
+        if let Some(exception) = &mut self.exception {
+            exception.message.clone_from(&message);
+        }
+        self.description = Some(message);
+        self
+    }
+
+    /// Drops the error's text and keeps its type, for a boundary told not to record messages (a
+    /// database error quoting a statement's literals).
+    ///
+    /// ```
+    /// use tracewire_core::span::SpanError;
+    /// let error = std::io::Error::other("duplicate key value (email)=(ann@example.com)");
+    /// let record = SpanError::classified("23505", &error).without_message();
+    /// assert_eq!(record.error_type(), "23505");
+    /// assert_eq!(record.description(), None);
+    /// ```
+    pub fn without_message(mut self) -> Self {
+        if let Some(exception) = &mut self.exception {
+            exception.message.clear();
+        }
+        self.description = None;
+        self
     }
 
     /// Sets the status description.

@@ -32,10 +32,26 @@ pub struct ResponseInfo<'a> {
     pub headers: &'a HeaderMap,
 }
 
-/// Where the span ends.
+/// Where a request's span and its `http.server.request.duration` end: the policy for every route
+/// ([`HttpServerLayer::with_span_end`](crate::HttpServerLayer::with_span_end)), and for one route when
+/// its response carries a `SpanEnd` in its extensions (the layer reads it from the response head).
 ///
 /// ```
-/// assert_eq!(tracewire_http::SpanEnd::default(), tracewire_http::SpanEnd::BodyEnd);
+/// use axum::{Router, routing::get, response::Response};
+/// use tracewire_http::{HttpServerLayer, SpanEnd};
+///
+/// // A long-lived stream: its span and duration end with the head, so the latency metric shows
+/// // how fast the stream started, not how long a client stayed.
+/// async fn end_at_head(mut response: Response) -> Response {
+///     response.extensions_mut().insert(SpanEnd::ResponseHead);
+///     response
+/// }
+/// let app: Router = Router::new()
+///     .route("/events", get(|| async { "stream" }))
+///     .layer(axum::middleware::map_response(end_at_head))
+///     .route("/orders", get(|| async { "[]" }))
+///     .layer(HttpServerLayer::new());
+/// assert_eq!(SpanEnd::default(), SpanEnd::BodyEnd);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SpanEnd {

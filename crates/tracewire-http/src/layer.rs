@@ -222,9 +222,17 @@ impl HttpServerLayer {
         self
     }
 
-    /// Ends the span when the response head is ready instead of when the body has been sent.
-    pub fn end_span_at_response_head(mut self) -> Self {
-        self.config.span_end = SpanEnd::ResponseHead;
+    /// Where the span (and the duration metric) ends for every route: [`SpanEnd::BodyEnd`] (the
+    /// default) or [`SpanEnd::ResponseHead`]. A route chooses for itself by putting a [`SpanEnd`] in its
+    /// response's extensions ([`SpanEnd`] shows how).
+    ///
+    /// ```
+    /// use tracewire_http::{HttpServerLayer, SpanEnd};
+    /// let layer = HttpServerLayer::new().with_span_end(SpanEnd::ResponseHead);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_span_end(mut self, end: SpanEnd) -> Self {
+        self.config.span_end = end;
         self
     }
 

@@ -29,7 +29,8 @@
 //! - the `http.server.request.duration` histogram, and the opt-in `http.server.active_requests` counter.
 //!
 //! The span ends when the response body has been sent (or dropped), so streaming responses are timed
-//! truly; [`HttpServerLayer::end_span_at_response_head`] ends it with the head instead.
+//! truly; [`HttpServerLayer::with_span_end`] ends it with the head instead, for
+//! every route or, through the response's extensions, for one route ([`SpanEnd`]).
 //!
 //! Values read from the request are cut to the [`Limits`](tracewire_core::limits::Limits) of the
 //! instrumentation, and malformed or hostile headers never fail a request: they are ignored.

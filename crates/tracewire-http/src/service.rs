@@ -3,7 +3,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
-use std::time::Instant;
 
 use http::{HeaderValue, Request, Response};
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt};
@@ -226,14 +225,7 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> Box<RequestSpan> 
     let span = instrumentation.start_with_links(SpanKind::Server, name, attributes, links, &parent);
     // Boxed: the response future and body that carry it are moved through every map combinator of the
     // service stack, and a pointer moves cheaper than the span's state.
-    Box::new(RequestSpan {
-        span,
-        config: config.clone(),
-        started: Instant::now(),
-        metric_attributes,
-        status: None,
-        outcome: None,
-    })
+    Box::new(RequestSpan::new(span, config.clone(), metric_attributes))
 }
 
 #[cfg(feature = "axum")]
@@ -319,7 +311,12 @@ where
         match result {
             Ok(mut response) => {
                 on_response_head(&mut span, &mut response);
-                let span = match span.config.span_end {
+                let end = response
+                    .extensions()
+                    .get::<SpanEnd>()
+                    .copied()
+                    .unwrap_or(span.config.span_end);
+                let span = match end {
                     SpanEnd::ResponseHead => {
                         span.finish();
                         None
@@ -329,13 +326,7 @@ where
                 Poll::Ready(Ok(response.map(|b| ResponseBody::new(b, span))))
             }
             Err(error) => {
-                let type_name = std::any::type_name::<E>();
-                let message = error.to_string();
-                span.fail(
-                    SpanError::new(type_name)
-                        .with_description(message.clone())
-                        .with_exception(type_name, message),
-                );
+                span.fail(SpanError::from_error(&error));
                 span.finish();
                 Poll::Ready(Err(error))
             }
@@ -345,19 +336,18 @@ where
 
 fn on_response_head<B>(span: &mut RequestSpan, response: &mut Response<B>) {
     let status = response.status().as_u16();
-    span.status = Some(status);
     let config = span.config.clone();
     let limits = config.instrumentation.limits();
-    if span.span.is_recording() {
+    if span.span().is_recording() {
         let status = KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status));
         if config.response_headers.is_empty() {
-            span.span.set_attribute(status);
+            span.span().set_attribute(status);
         } else {
             let mut attributes = vec![status];
             config
                 .response_headers
                 .record(response.headers(), limits, &mut attributes);
-            span.span.set_attributes(attributes);
+            span.span().set_attributes(attributes);
         }
     }
     if let Some(hook) = &config.on_response {
@@ -365,14 +355,15 @@ fn on_response_head<B>(span: &mut RequestSpan, response: &mut Response<B>) {
             status: response.status(),
             headers: response.headers(),
         };
-        hook(&info, &span.span);
+        hook(&info, span.span());
     }
-    span.outcome = Some(match Side::Server.status_error(status) {
+    let outcome = match Side::Server.status_error(status) {
         Some(error) => Outcome::Failed(error),
         None => Outcome::Success,
-    });
+    };
+    span.respond(status, outcome);
     if let Some(header) = config.response_trace_header {
-        let sc = span.span.span_context();
+        let sc = span.span().span_context();
         let value = format_traceparent(
             sc.trace_id().to_bytes(),
             sc.span_id().to_bytes(),

@@ -247,7 +247,7 @@ async fn the_head_option_ends_the_span_before_the_body() {
     let last = Arc::new(Mutex::new(None));
     let server = TestServer::start(
         streaming_app(last.clone()),
-        HttpServerLayer::new().end_span_at_response_head(),
+        HttpServerLayer::new().with_span_end(tracewire_http::SpanEnd::ResponseHead),
     )
     .await;
     let body = client()
@@ -263,6 +263,42 @@ async fn the_head_option_ends_the_span_before_the_body() {
     let span = spans.one("GET /stream");
     let last = last.lock().expect("lock").expect("last chunk time");
     assert!(span.data().end_time < last, "span must end with the head");
+}
+
+#[tokio::test]
+async fn a_route_chooses_its_span_end_through_the_response_extensions() {
+    // The stream ends at its head (set by a route layer on /stream only); /users/{id} keeps the default.
+    let last = Arc::new(Mutex::new(None));
+    let stream_route = streaming_app(last.clone()).layer(axum::middleware::map_response(
+        |mut response: axum::response::Response| async move {
+            response
+                .extensions_mut()
+                .insert(tracewire_http::SpanEnd::ResponseHead);
+            response
+        },
+    ));
+    let server = TestServer::start(stream_route.merge(app()), HttpServerLayer::new()).await;
+    let body = client()
+        .get(server.url("/stream"))
+        .send()
+        .await
+        .expect("request")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(body.len(), 30);
+    client()
+        .get(server.url("/users/7"))
+        .send()
+        .await
+        .expect("request");
+    let spans = server.spans(2).await;
+    let last = last.lock().expect("lock").expect("last chunk time");
+    assert!(
+        spans.one("GET /stream").data().end_time < last,
+        "the stream's span must end with the head"
+    );
+    spans.one("GET /users/{id}").assert_unset();
 }
 
 #[tokio::test]

@@ -74,8 +74,9 @@ use tracewire_core::messaging::{
 };
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
-    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
+    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION,
 };
+use tracewire_core::operation::Operation;
 use tracewire_core::span::{Instrumentation, SpanError, VariantCase, error_type_from_variant};
 
 mod base;
@@ -107,12 +108,12 @@ struct Config {
     sent: Counter,
     consumed: Counter,
     /// The latest topics sent to or consumed from, made once each, by operation, consumer group and topic.
-    recent_topics: RecentDestinations<(Operation, Option<StringValue>, StringValue)>,
+    recent_topics: RecentDestinations<(Direction, Option<StringValue>, StringValue)>,
 }
 
-/// The operation whose per-topic parts are kept.
+/// Which way records go, for the per-topic parts kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Operation {
+enum Direction {
     Send,
     Process,
 }
@@ -120,22 +121,22 @@ enum Operation {
 /// The span name and bound metric sets every record of `topic` shares for `operation`, made once.
 fn topic_sets(
     config: &Config,
-    operation: Operation,
+    direction: Direction,
     group: Option<&StringValue>,
     topic: &str,
 ) -> Arc<DestinationSets> {
     let topic = config.instrumentation.limits().bound(topic);
     config.recent_topics.get(
-        |(op, g, t)| *op == operation && t.as_str() == topic && g.as_ref() == group,
+        |(d, g, t)| *d == direction && t.as_str() == topic && g.as_ref() == group,
         || {
-            let (verb, kind, count, duration) = match operation {
-                Operation::Send => (
+            let (verb, kind, count, duration) = match direction {
+                Direction::Send => (
                     "send",
                     operation_type::SEND,
                     &config.sent,
                     &config.operation_duration,
                 ),
-                Operation::Process => (
+                Direction::Process => (
                     "process",
                     operation_type::PROCESS,
                     &config.consumed,
@@ -147,7 +148,7 @@ fn topic_sets(
             if let Some(group) = group {
                 metric_attributes.push(KeyValue::new(MESSAGING_CONSUMER_GROUP_NAME, group.clone()));
             }
-            let key = (operation, group.cloned(), named.text.clone());
+            let key = (direction, group.cloned(), named.text.clone());
             let sets = DestinationSets::new(
                 &config.instrumentation,
                 named,
@@ -354,7 +355,7 @@ fn start_send(
     headers: Option<&rdkafka::message::OwnedHeaders>,
 ) -> (SendOperation, rdkafka::message::OwnedHeaders) {
     let limits = config.instrumentation.limits();
-    let sets = topic_sets(config, Operation::Send, None, topic);
+    let sets = topic_sets(config, Direction::Send, None, topic);
     let metric_attributes = sets.duration.attributes();
     let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
     attributes.extend_from_slice(metric_attributes);
@@ -387,14 +388,14 @@ fn start_send(
             .start(SpanKind::Producer, sets.name.clone(), attributes, cx)
     });
     let headers = carrier::inject(span.context(), headers);
-    let operation = MeasuredSpan::bound(span, sets.duration.clone());
+    let operation = Operation::bound(span, sets.duration.clone());
     (SendOperation { operation, sets }, headers)
 }
 
 /// A send in flight: its span, measured, and its topic's metric sets, whose partition the delivery
 /// report names.
 pub(crate) struct SendOperation {
-    operation: MeasuredSpan,
+    operation: Operation,
     sets: Arc<DestinationSets>,
 }
 
@@ -432,7 +433,7 @@ fn finish_send(send: SendOperation, delivery: Result<(i32, i64), &KafkaError>) {
             }
         }
         Err(error) => {
-            let error = SpanError::new(error_type(error)).with_description(error.to_string());
+            let error = SpanError::classified(error_type(error), error);
             sets.count.add_with(1, &[error.attribute()]);
             operation.fail(error);
         }
@@ -574,7 +575,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
             messages.len() as u64,
             &metric_attributes,
         );
-        BatchSpan(MeasuredSpan::new(
+        BatchSpan(Operation::new(
             span,
             config.instrumentation.clone(),
             config.process_duration.clone(),
@@ -608,7 +609,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
             attributes,
             message.context(),
         );
-        let mut operation = MeasuredSpan::new(
+        let mut operation = Operation::new(
             span,
             config.instrumentation.clone(),
             config.operation_duration.clone(),
@@ -616,7 +617,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         );
         let result = self.consumer.commit_message(message, mode);
         if let Err(error) = &result {
-            operation.fail(SpanError::new(error_type(error)).with_description(error.to_string()));
+            operation.fail(SpanError::classified(error_type(error), error));
         }
         result
     }
@@ -648,7 +649,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct BatchSpan(MeasuredSpan);
+pub struct BatchSpan(Operation);
 
 impl BatchSpan {
     /// The span's context.
@@ -697,7 +698,7 @@ pub(crate) fn processed<'a>(
     message: BorrowedMessage<'a>,
 ) -> TracedMessage<'a> {
     let limits = config.instrumentation.limits();
-    let from = topic_sets(config, Operation::Process, Some(group), message.topic());
+    let from = topic_sets(config, Direction::Process, Some(group), message.topic());
     let metric_attributes = from.duration.attributes();
     let mut attributes = Vec::with_capacity(metric_attributes.len() + 4);
     attributes.extend_from_slice(metric_attributes);
@@ -734,7 +735,7 @@ pub(crate) fn processed<'a>(
     let operation = match from.partition(partition, || partition_value(partition)) {
         Some(by_partition) => {
             by_partition.count.add(1);
-            MeasuredSpan::bound(span, by_partition.duration.clone())
+            Operation::bound(span, by_partition.duration.clone())
         }
         None => {
             let attribute = KeyValue::new(
@@ -742,7 +743,7 @@ pub(crate) fn processed<'a>(
                 partition_value(partition),
             );
             from.count.add_with(1, std::slice::from_ref(&attribute));
-            let mut operation = MeasuredSpan::bound(span, from.duration.clone());
+            let mut operation = Operation::bound(span, from.duration.clone());
             operation.push_metric_attribute(attribute);
             operation
         }

@@ -6,7 +6,6 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
 
 use futures_core::Stream;
 use lapin::Consumer;
@@ -19,8 +18,8 @@ use tracewire_core::attributes::*;
 use tracewire_core::messaging::{
     DestinationSets, Processed, RecentDestinations, operation_type, span_name, start_process,
 };
-use tracewire_core::metrics::MeasuredSpan;
-use tracewire_core::span::{Outcome, SpanError};
+use tracewire_core::operation::Operation;
+use tracewire_core::span::SpanError;
 
 use crate::{Config, HeaderExtractor, consume_destination, error_type, routing_key_value};
 
@@ -218,7 +217,7 @@ impl TracedDelivery {
         }
     }
 
-    fn process_span(config: &Config, from: &DestinationSets, delivery: &Delivery) -> MeasuredSpan {
+    fn process_span(config: &Config, from: &DestinationSets, delivery: &Delivery) -> Operation {
         let metric_attributes = from.duration.attributes();
         let mut attributes = Vec::with_capacity(metric_attributes.len() + 6);
         attributes.extend_from_slice(metric_attributes);
@@ -232,7 +231,7 @@ impl TracedDelivery {
             &from_message,
         );
         from.count.add(1);
-        MeasuredSpan::bound(span, from.duration.clone())
+        Operation::bound(span, from.duration.clone())
     }
 
     /// The plain delivery, ending the `process` span.
@@ -257,7 +256,7 @@ impl TracedDelivery {
             self.context().span().add_event(operation_name, attributes);
             return result;
         }
-        let mut metric_attributes =
+        let metric_attributes =
             config.common_attributes(operation_name, operation_type::SETTLE, &self.destination);
         let mut attributes = metric_attributes.clone();
         attributes.push(KeyValue::new(
@@ -268,22 +267,17 @@ impl TracedDelivery {
         let span = config
             .instrumentation
             .start(SpanKind::Client, name, attributes, self.context());
-        let started = Instant::now();
-        let result = span.in_scope(settle).await;
-        let outcome = match &result {
-            Ok(_) => Outcome::Success,
-            Err(error) => {
-                let error = SpanError::new(error_type(error)).with_description(error.to_string());
-                metric_attributes.push(error.attribute());
-                Outcome::Failed(error)
-            }
-        };
-        config.operation_duration.record(
-            &config.instrumentation,
-            started.elapsed().as_secs_f64(),
-            &metric_attributes,
+        let mut operation = Operation::new(
+            span,
+            config.instrumentation.clone(),
+            config.operation_duration.clone(),
+            metric_attributes,
         );
-        span.end(outcome);
+        let result = operation.span().in_scope(settle).await;
+        match &result {
+            Ok(_) => operation.succeed(),
+            Err(error) => operation.fail(SpanError::classified(error_type(error), error)),
+        }
         result
     }
 

@@ -76,8 +76,9 @@ use tracewire_core::intern::{RecentValue, shared};
 use tracewire_core::messaging::{DestinationSets, RecentDestinations, operation_type, span_name};
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
-    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION, MeasuredSpan,
+    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION,
 };
+use tracewire_core::operation::Operation;
 use tracewire_core::span::{Instrumentation, SpanError, VariantCase, error_type_from_variant};
 
 pub use carrier::{HeaderExtractor, HeaderInjector};
@@ -421,7 +422,7 @@ impl TracedChannel {
         });
         let headers = carrier::inject(span.context(), properties.headers().as_ref());
         let properties = properties.with_headers(headers);
-        let operation = MeasuredSpan::bound(span, sets.duration.clone());
+        let operation = Operation::bound(span, sets.duration.clone());
         let result = operation
             .span()
             .in_scope(self.channel.basic_publish(
@@ -452,8 +453,7 @@ impl TracedChannel {
             }),
             Err(error) => {
                 let mut operation = operation;
-                operation
-                    .fail(SpanError::new(error_type(&error)).with_description(error.to_string()));
+                operation.fail(SpanError::classified(error_type(&error), &error));
                 Err(error)
             }
         }
@@ -510,7 +510,7 @@ impl TracedChannel {
                 .instrumentation
                 .start(SpanKind::Client, name, start_attributes, cx)
         });
-        let mut operation = MeasuredSpan::new(
+        let mut operation = Operation::new(
             span,
             config.instrumentation.clone(),
             config.operation_duration.clone(),
@@ -548,8 +548,7 @@ impl TracedChannel {
             }
             Ok(None) => queue_name,
             Err(error) => {
-                operation
-                    .fail(SpanError::new(error_type(error)).with_description(error.to_string()));
+                operation.fail(SpanError::classified(error_type(error), error));
                 queue_name
             }
         };
@@ -595,7 +594,7 @@ pub(crate) fn error_type(error: &lapin::Error) -> String {
 /// ```
 pub struct TracedConfirm {
     confirm: PublisherConfirm,
-    operation: Option<MeasuredSpan>,
+    operation: Option<Operation>,
 }
 
 impl std::fmt::Debug for TracedConfirm {
@@ -618,8 +617,7 @@ impl Future for TracedConfirm {
                 Ok(Confirmation::Nack(_)) => operation.fail(SpanError::new("nack")),
                 Ok(Confirmation::Ack(Some(_))) => operation.fail(SpanError::new("returned")),
                 Ok(_) => {}
-                Err(error) => operation
-                    .fail(SpanError::new(error_type(error)).with_description(error.to_string())),
+                Err(error) => operation.fail(SpanError::classified(error_type(error), error)),
             }
         }
         polled

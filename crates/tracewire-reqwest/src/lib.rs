@@ -49,7 +49,8 @@ use reqwest_middleware::{Middleware, Next, Result};
 use tracewire_core::attributes::*;
 use tracewire_core::http::{HeaderCapture, Side, normalize_method, protocol_version, span_name};
 use tracewire_core::intern::shared;
-use tracewire_core::metrics::{HTTP_CLIENT_REQUEST_DURATION, Histogram, MeasuredSpan};
+use tracewire_core::metrics::{HTTP_CLIENT_REQUEST_DURATION, Histogram};
+use tracewire_core::operation::Operation;
 use tracewire_core::propagation;
 use tracewire_core::redact::Redactor;
 use tracewire_core::span::{Instrumentation, Outcome, SpanError};
@@ -313,7 +314,7 @@ impl Config {
         if extensions.get::<DisablePropagation>().is_none() {
             propagation::inject(span.context(), request.headers_mut());
         }
-        Attempt(MeasuredSpan::maybe(
+        Attempt(Operation::maybe(
             span,
             self.instrumentation.clone(),
             self.duration.clone(),
@@ -324,7 +325,7 @@ impl Config {
 
 /// One attempt: the core's measured span, so an attempt whose future is dropped (the caller gave up)
 /// still ends its span and records its duration, as the HTTP client conventions ask.
-struct Attempt(MeasuredSpan);
+struct Attempt(Operation);
 
 impl Attempt {
     fn finish(mut self, config: &Config, result: &Result<Response>) {
@@ -353,20 +354,15 @@ impl Attempt {
                 }
             }
             Err(error) => {
-                let error_type = error_type(error);
-                let mut message = error.to_string();
+                let mut record = SpanError::classified(error_type(error), error);
                 if let reqwest_middleware::Error::Reqwest(e) = error
                     && let Some(url) = e.url()
                 {
                     let redacted = config.redactor.url_full(url.as_str());
-                    message = message.replace(url.as_str(), &redacted);
+                    record =
+                        record.with_message(error.to_string().replace(url.as_str(), &redacted));
                 }
-                let message = limits.bound(&message).to_owned();
-                Outcome::Failed(
-                    SpanError::new(error_type)
-                        .with_description(message.clone())
-                        .with_exception(error_type, message),
-                )
+                Outcome::Failed(record)
             }
         };
         if let Outcome::Failed(error) = outcome {

@@ -15,7 +15,8 @@ use sqlx::{
 };
 use tracewire_core::attributes::*;
 use tracewire_core::intern::shared;
-use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram, MeasuredSpan};
+use tracewire_core::metrics::{DB_CLIENT_OPERATION_DURATION, Histogram};
+use tracewire_core::operation::Operation;
 use tracewire_core::propagation::{self, Carrier, OwnedFields};
 use tracewire_core::span::{ActiveSpan, Instrumentation, SpanError};
 
@@ -123,13 +124,13 @@ type RowStream<'e, DB> =
 
 /// One traced database operation: the core's measured span (span, duration metric, error), the rows
 /// it returned, and how errors are classified.
-struct Operation {
-    measured: MeasuredSpan,
+struct Query {
+    measured: Operation,
     config: Arc<Config>,
     rows: u64,
 }
 
-impl Operation {
+impl Query {
     fn start(
         config: &Arc<Config>,
         text: &str,
@@ -196,8 +197,8 @@ impl Operation {
                 .instrumentation
                 .start(SpanKind::Client, name, attributes, cx)
         });
-        Operation {
-            measured: MeasuredSpan::maybe(
+        Query {
+            measured: Operation::maybe(
                 span,
                 config.instrumentation.clone(),
                 config.duration.clone(),
@@ -221,23 +222,15 @@ impl Operation {
             self.measured
                 .push_metric_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
         }
-        let mut span_error = SpanError::new(error_type);
-        if self.config.error_messages {
-            let message = self
-                .config
-                .instrumentation
-                .limits()
-                .bound(&error.to_string())
-                .to_owned();
-            span_error = span_error
-                .with_description(message.clone())
-                .with_exception("sqlx::Error", message);
+        let mut span_error = SpanError::classified(error_type, error);
+        if !self.config.error_messages {
+            span_error = span_error.without_message();
         }
         self.measured.fail(span_error);
     }
 }
 
-impl Drop for Operation {
+impl Drop for Query {
     /// The rows go on the span; the measured span then ends it and records its duration.
     fn drop(&mut self) {
         if self.span().is_recording() {
@@ -329,13 +322,13 @@ fn prepare<'q, DB: TracedDatabase, E: Execute<'q, DB>>(
     mut query: E,
     config: &Arc<Config>,
     annotation: Option<&Annotation>,
-) -> (Traced<DB>, Operation) {
+) -> (Traced<DB>, Query) {
     let statement = query.statement().cloned();
     let arguments = query.take_arguments();
     let parameterized = matches!(&arguments, Ok(Some(a)) if a.len() > 0);
     let persistent = query.persistent();
     let sql = query.sql();
-    let operation = Operation::start(config, sql.as_str(), parameterized, annotation);
+    let operation = Query::start(config, sql.as_str(), parameterized, annotation);
     let sql = if config.sqlcommenter && statement.is_none() {
         with_traceparent_comment(sql, operation.span().context())
     } else {
@@ -405,7 +398,7 @@ pin_project_lite::pin_project! {
     struct TracedStream<S> {
         #[pin]
         inner: S,
-        operation: Option<Operation>,
+        operation: Option<Query>,
     }
 }
 

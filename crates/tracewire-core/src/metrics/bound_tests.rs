@@ -1,4 +1,6 @@
 use super::*;
+use crate::operation::Operation;
+use crate::span::SpanError;
 
 #[test]
 fn repeated_attribute_sets_are_measured_through_one_bound_handle() {
@@ -68,8 +70,8 @@ fn a_bound_measured_span_takes_added_attributes_and_errors() {
     let histogram = Histogram::new(MESSAGING_PROCESS_DURATION);
     let set = histogram.bind(&instrumentation, vec![KeyValue::new("q", "orders")]);
     let start = || instrumentation.start(SpanKind::Consumer, "p", vec![], &Context::new());
-    drop(MeasuredSpan::bound(start(), set.clone()));
-    let mut extended = MeasuredSpan::bound(start(), set.clone());
+    drop(Operation::bound(start(), set.clone()));
+    let mut extended = Operation::bound(start(), set.clone());
     extended.push_metric_attribute(KeyValue::new("partition", "3"));
     assert_eq!(extended.metric_attributes().len(), 2);
     extended.fail(SpanError::new("poison"));

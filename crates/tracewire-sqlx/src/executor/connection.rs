@@ -8,7 +8,7 @@ pub(super) async fn traced_begin<'c, DB: TracedDatabase>(
     config: &Arc<Config>,
     begin: impl Future<Output = Result<Transaction<'c, DB>, Error>>,
 ) -> Result<TracedTransaction<'c, DB>, Error> {
-    let mut operation = Operation::start(config, "BEGIN", false, None);
+    let mut operation = Query::start(config, "BEGIN", false, None);
     let result = operation.span().in_scope(begin).await;
     match result {
         Ok(tx) => Ok(TracedTransaction(TracedConnection {
@@ -160,7 +160,7 @@ impl<DB: TracedDatabase> DerefMut for TracedTransaction<'_, DB> {
 impl<DB: TracedDatabase> TracedTransaction<'_, DB> {
     async fn finish(self, statement: &str, commit: bool) -> Result<(), Error> {
         let TracedConnection { conn, config } = self.0;
-        let mut operation = Operation::start(&config, statement, false, None);
+        let mut operation = Query::start(&config, statement, false, None);
         let result = if commit {
             operation.span().in_scope(conn.commit()).await
         } else {
