@@ -92,3 +92,46 @@ pub const EXCEPTION_EVENT: &str = "exception";
 /// assert_eq!(attribute.key.as_str(), "messaging.rabbitmq.message.redelivered");
 /// ```
 pub const MESSAGING_RABBITMQ_MESSAGE_REDELIVERED: &str = "messaging.rabbitmq.message.redelivered";
+
+/// `rpc.system.name`: the RPC system (`grpc`). Semantic conventions 1.44 (release candidate) renamed
+/// `rpc.system` to this, and the RPC keys below are newer than the re-exported crate's.
+///
+/// ```
+/// assert_eq!(tracewire_core::attributes::RPC_SYSTEM_NAME, "rpc.system.name");
+/// ```
+pub const RPC_SYSTEM_NAME: &str = "rpc.system.name";
+
+/// `rpc.method`: the fully qualified method, `package.Service/Method`, or `_OTHER` when unrecognized.
+///
+/// ```
+/// assert_eq!(tracewire_core::attributes::RPC_METHOD, "rpc.method");
+/// ```
+pub const RPC_METHOD: &str = "rpc.method";
+
+/// `rpc.method_original`: what was called, when `rpc.method` is `_OTHER`.
+///
+/// ```
+/// assert_eq!(tracewire_core::attributes::RPC_METHOD_ORIGINAL, "rpc.method_original");
+/// ```
+pub const RPC_METHOD_ORIGINAL: &str = "rpc.method_original";
+
+/// `rpc.response.status_code`: the status name (`OK`, `NOT_FOUND`, …).
+///
+/// ```
+/// assert_eq!(tracewire_core::attributes::RPC_RESPONSE_STATUS_CODE, "rpc.response.status_code");
+/// ```
+pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
+
+/// Prefix of captured request metadata: `rpc.request.metadata.<lower-case key>`.
+///
+/// ```
+/// assert_eq!(tracewire_core::attributes::RPC_REQUEST_METADATA_PREFIX, "rpc.request.metadata.");
+/// ```
+pub const RPC_REQUEST_METADATA_PREFIX: &str = "rpc.request.metadata.";
+
+/// Prefix of captured response metadata: `rpc.response.metadata.<lower-case key>`.
+///
+/// ```
+/// assert_eq!(tracewire_core::attributes::RPC_RESPONSE_METADATA_PREFIX, "rpc.response.metadata.");
+/// ```
+pub const RPC_RESPONSE_METADATA_PREFIX: &str = "rpc.response.metadata.";

@@ -217,7 +217,7 @@ pub struct HeaderCapture {
 }
 
 impl HeaderCapture {
-    fn with_prefix<I, S>(prefix: &str, names: I) -> Self
+    pub(crate) fn with_prefix<I, S>(prefix: &str, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,

@@ -9,6 +9,7 @@
 //! - [`propagation`]: W3C trace context and baggage, validated at Level 2, over `http::HeaderMap`;
 //! - [`http`]: HTTP method, span-name, status and header-capture rules;
 //! - [`messaging`]: where a consumer's span hangs (parent and links), operation types;
+//! - [`rpc`]: gRPC status names and which are errors, recognized methods, client targets, deadlines;
 //! - [`redact`] and [`limits`]: nothing secret and nothing unbounded is recorded;
 //! - [`intern`]: span names and repeated values shared instead of copied per operation;
 //! - [`operation`]: one boundary operation from start to end (span end, duration metric, outcome,
@@ -39,6 +40,7 @@ pub mod operation;
 pub mod otel;
 pub mod propagation;
 pub mod redact;
+pub mod rpc;
 pub mod span;
 pub mod waterfall;
 

@@ -78,6 +78,34 @@ pub const HTTP_CLIENT_REQUEST_DURATION: InstrumentSpec = InstrumentSpec {
     buckets: HTTP_DURATION_BUCKETS,
 };
 
+/// `rpc.server.call.duration` (semantic conventions 1.44, release candidate).
+///
+/// ```
+/// use tracewire_core::metrics::{HTTP_DURATION_BUCKETS, RPC_SERVER_CALL_DURATION};
+/// assert_eq!(RPC_SERVER_CALL_DURATION.name, "rpc.server.call.duration");
+/// assert_eq!(RPC_SERVER_CALL_DURATION.buckets, HTTP_DURATION_BUCKETS);
+/// ```
+pub const RPC_SERVER_CALL_DURATION: InstrumentSpec = InstrumentSpec {
+    name: "rpc.server.call.duration",
+    description: "Duration of RPCs received.",
+    unit: "s",
+    buckets: HTTP_DURATION_BUCKETS,
+};
+
+/// `rpc.client.call.duration` (semantic conventions 1.44, release candidate).
+///
+/// ```
+/// use tracewire_core::metrics::RPC_CLIENT_CALL_DURATION;
+/// assert_eq!(RPC_CLIENT_CALL_DURATION.name, "rpc.client.call.duration");
+/// assert_eq!(RPC_CLIENT_CALL_DURATION.unit, "s");
+/// ```
+pub const RPC_CLIENT_CALL_DURATION: InstrumentSpec = InstrumentSpec {
+    name: "rpc.client.call.duration",
+    description: "Duration of RPCs sent.",
+    unit: "s",
+    buckets: HTTP_DURATION_BUCKETS,
+};
+
 /// `db.client.operation.duration`.
 ///
 /// ```

@@ -90,6 +90,7 @@ pub(crate) struct Config {
     pub request_headers: HeaderCapture,
     pub response_headers: HeaderCapture,
     pub trust_incoming_context: bool,
+    pub trace_grpc: bool,
     pub span_end: SpanEnd,
     pub response_trace_header: Option<ResponseTraceHeader>,
     pub duration: Option<Arc<Histogram>>,

@@ -76,6 +76,7 @@ impl HttpServerLayer {
                 response_headers: HeaderCapture::default(),
                 trust_incoming_context: true,
                 span_end: SpanEnd::BodyEnd,
+                trace_grpc: false,
                 response_trace_header: None,
                 duration: Some(Arc::new(Histogram::new(HTTP_SERVER_REQUEST_DURATION))),
                 active_requests: None,
@@ -219,6 +220,20 @@ impl HttpServerLayer {
     /// choose our trace id or sampling decision. Default `true`.
     pub fn trust_incoming_context(mut self, trust: bool) -> Self {
         self.config.trust_incoming_context = trust;
+        self
+    }
+
+    /// Whether gRPC calls (`content-type: application/grpc…`) get an HTTP span. Off by default: on a
+    /// router that hosts tonic services beside HTTP routes, `tracewire-grpc`'s layer gives each call
+    /// its one span, with the gRPC status the HTTP layer cannot see. Turn it on where no gRPC layer
+    /// runs.
+    ///
+    /// ```
+    /// let layer = tracewire_http::HttpServerLayer::new().trace_grpc(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn trace_grpc(mut self, on: bool) -> Self {
+        self.config.trace_grpc = on;
         self
     }
 

@@ -63,6 +63,14 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
+        if !config.trace_grpc && tracewire_core::rpc::is_grpc(request.headers()) {
+            // A gRPC call gets its one span from tracewire-grpc's layer, with the gRPC status.
+            return ResponseFuture {
+                inner: self.inner.call(request),
+                cx: Context::current(),
+                span: None,
+            };
+        }
         let info = RequestInfo::from_request(&request);
         if config.filter.as_ref().is_some_and(|skip| skip(&info)) {
             let cx = propagation::extract(request.headers());

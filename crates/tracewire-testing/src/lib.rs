@@ -24,8 +24,10 @@
 
 pub mod bench;
 mod capture;
+pub mod echo;
 pub mod metrics;
 pub mod otlp;
+pub mod pki;
 pub mod tansu;
 
 pub use capture::{CapturedSpan, SpanCapture, Spans};
