@@ -1,6 +1,7 @@
 //! Every carrier carries every propagator a user can configure (`OTEL_PROPAGATORS`): for
 //! `tracecontext,baggage`, `b3`, `b3multi` and `jaeger`, an HTTP call (tracewire-reqwest →
-//! tracewire-http), a Kafka record (mock cluster), a RabbitMQ message and a sqlcommenter comment carry
+//! tracewire-http), a gRPC call (tracewire-grpc on both sides), a Kafka record (mock cluster), a
+//! RabbitMQ message and a sqlcommenter comment carry
 //! the context, the receiving span is the sender's child, stale propagation entries a re-sent message
 //! brings along are replaced, and baggage travels where the propagator carries it (never into SQL).
 
@@ -31,6 +32,7 @@ use tracewire_kafka::{TracedConsumer, TracedProducer};
 use tracewire_reqwest::HttpClientMiddleware;
 use tracewire_sqlx::TracedPool;
 use tracewire_testing::SpanCapture;
+use tracewire_testing::echo::{EchoClient, EchoRequest, EchoServer, EchoService};
 
 /// A propagator configuration and what it writes.
 struct Setup {
@@ -178,6 +180,27 @@ async fn every_propagator_on_every_carrier() {
         let carried = if setup.baggage.is_some() { "acme" } else { "" };
         assert_eq!(tenant, carried, "{}: baggage over HTTP", setup.name);
 
+        // gRPC: the same through request metadata, between a traced tonic client and server.
+        let (grpc, seen) = grpc_server(&capture).await;
+        let target = format!("http://{grpc}");
+        let channel = tonic::transport::Endpoint::from_shared(target.clone())
+            .expect("endpoint")
+            .connect_lazy();
+        let layer = tracewire_grpc::GrpcClientLayer::new(&target)
+            .with_instrumentation(capture.instrumentation("tracewire-grpc"));
+        let mut client = EchoClient::new(tower::Layer::layer(&layer, channel));
+        let mut call = tonic::Request::new(EchoRequest::default());
+        for (key, value) in STALE {
+            call.metadata_mut().insert(
+                tonic::metadata::AsciiMetadataKey::from_static(key),
+                tonic::metadata::AsciiMetadataValue::from_static(value),
+            );
+        }
+        job.in_scope(client.unary(call)).await.expect("gRPC call");
+        let (tenant, keys) = seen.lock().expect("lock").clone();
+        assert_carried(setup, "gRPC", &keys);
+        assert_eq!(tenant, carried, "{}: baggage over gRPC", setup.name);
+
         // Kafka: a record with stale headers; the process span is the send span's child.
         let topic = format!("propagators-{n}");
         cluster.create_topic(&topic, 1, 1).expect("topic");
@@ -304,10 +327,21 @@ async fn every_propagator_on_every_carrier() {
         assert!(!seen.contains("acme"), "{}: {seen}", setup.name);
 
         job.end(Outcome::Success);
-        let spans = capture.wait_for(8, Duration::from_secs(10)).await;
+        let spans = capture.wait_for(10, Duration::from_secs(10)).await;
         let job = spans.one("job").assert_root();
         let call = spans.one("GET").assert_parent(&job);
         spans.one("GET /hop").assert_parent(&call);
+        let unary = "tracewire.test.Echo/Unary";
+        let grpc_client = spans
+            .named(unary)
+            .find(|s| s.kind() == SpanKind::Client)
+            .expect("gRPC client span")
+            .assert_parent(&job);
+        spans
+            .named(unary)
+            .find(|s| s.kind() == SpanKind::Server)
+            .expect("gRPC server span")
+            .assert_parent(&grpc_client);
         let send = spans.one(&format!("send {topic}")).assert_parent(&job);
         spans
             .one(&format!("process {topic}"))
@@ -331,4 +365,49 @@ async fn every_propagator_on_every_carrier() {
             spans.waterfall()
         );
     }
+}
+
+/// What a gRPC server saw: the baggage `tenant` in its handler, and the request's metadata keys.
+type Seen = std::sync::Arc<std::sync::Mutex<(String, Vec<String>)>>;
+
+/// A traced echo server that records what each call carried.
+async fn grpc_server(capture: &SpanCapture) -> (std::net::SocketAddr, Seen) {
+    let seen = Seen::default();
+    let in_handler = seen.clone();
+    let service = EchoService::default().with_work(move || {
+        let tenant = Context::current()
+            .baggage()
+            .get("tenant")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        in_handler.lock().expect("lock").0 = tenant;
+        Box::pin(async {})
+    });
+    let in_layer = seen.clone();
+    let keys =
+        tower::util::MapRequestLayer::new(move |request: http::Request<tonic::body::Body>| {
+            in_layer.lock().expect("lock").1 = request
+                .headers()
+                .keys()
+                .map(|k| k.as_str().to_owned())
+                .collect();
+            request
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = tonic::transport::Server::builder()
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(
+                    tracewire_grpc::GrpcServerLayer::new()
+                        .with_service::<EchoServer<EchoService>>()
+                        .with_instrumentation(capture.instrumentation("tracewire-grpc")),
+                )
+                .layer(keys),
+        )
+        .add_service(EchoServer::new(service));
+    tokio::spawn(router.serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)));
+    (addr, seen)
 }
