@@ -2,7 +2,8 @@
 //! `service.name`, one trace per checkout.
 //!
 //! ```text
-//! client ─HTTP─▶ api-gateway ─HTTP─▶ order-service ─SQL──▶ inventory (SQLite or PostgreSQL)
+//! client ─HTTP─▶ api-gateway ─HTTP─▶ order-service ─gRPC─▶ inventory-service ─SQL─▶ inventory
+//!                                         │ ─SQL──▶ orders (SQLite or PostgreSQL)
 //!                                         │ ─HTTP─▶ payment-service ─HTTP─▶ payment API (slow, external)
 //!                                         │ ─Kafka "orders"──────▶ fulfillment worker ─SQL─▶ shipments
 //!                                         └ ─RabbitMQ "emails"───▶ email worker
@@ -38,7 +39,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracewire_core::span::Instrumentation;
 use tracewire_core::waterfall::{self, WaterfallSpan};
-use tracewire_sqlx::TracedPool;
+
+mod database;
+mod inventory;
+
+use database::{Arg, Database};
 
 /// Where the demo's parts live. `None` means the embedded default.
 #[derive(Clone, Debug, Default)]
@@ -172,144 +177,6 @@ impl ServiceTelemetry {
     }
 }
 
-/// The demo's database: SQLite by default, PostgreSQL when asked. The same SQL runs on both.
-#[derive(Clone, Debug)]
-enum Database {
-    Sqlite(TracedPool<sqlx::Sqlite>),
-    Postgres(TracedPool<sqlx::Postgres>),
-}
-
-const SCHEMA: [&str; 4] = [
-    "CREATE TABLE IF NOT EXISTS inventory (item TEXT PRIMARY KEY, stock INTEGER NOT NULL, price_cents INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, item TEXT NOT NULL, quantity INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS shipments (order_id TEXT PRIMARY KEY)",
-    "DELETE FROM inventory",
-];
-
-impl Database {
-    async fn connect(url: Option<&str>, telemetry: &ServiceTelemetry) -> Result<Self, DemoError> {
-        let instrumentation = telemetry.instrumentation("tracewire-sqlx");
-        let db = match url {
-            Some(url) if url.starts_with("postgres") => {
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(4)
-                    .connect(url)
-                    .await
-                    .map_err(|e| DemoError(format!("PostgreSQL at {url}: {e}")))?;
-                Database::Postgres(
-                    TracedPool::builder(pool)
-                        .with_instrumentation(instrumentation)
-                        .build()
-                        .await,
-                )
-            }
-            Some(other) => return Err(DemoError(format!("unsupported database URL {other}"))),
-            None => {
-                // One connection: every query must see the same in-memory database.
-                let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .connect("sqlite::memory:")
-                    .await
-                    .map_err(|e| DemoError(format!("SQLite: {e}")))?;
-                Database::Sqlite(
-                    TracedPool::builder(pool)
-                        .with_instrumentation(instrumentation)
-                        .build()
-                        .await,
-                )
-            }
-        };
-        for statement in SCHEMA {
-            db.execute(statement, &[]).await.map_err(fail("schema"))?;
-        }
-        for (item, stock, price) in [("espresso-machine", 5, 24_900), ("grinder", 12, 9_900)] {
-            db.execute(
-                "INSERT INTO inventory (item, stock, price_cents) VALUES ($1, $2, $3)",
-                &[Arg::Text(item), Arg::Int(stock), Arg::Int(price)],
-            )
-            .await
-            .map_err(fail("seed"))?;
-        }
-        Ok(db)
-    }
-
-    /// The same pool (the same database, even in memory) traced as another service.
-    async fn for_service(&self, telemetry: &ServiceTelemetry) -> Database {
-        let instrumentation = telemetry.instrumentation("tracewire-sqlx");
-        macro_rules! rewrap {
-            ($variant:ident, $pool:expr) => {
-                Database::$variant(
-                    TracedPool::builder($pool.inner().clone())
-                        .with_instrumentation(instrumentation)
-                        .build()
-                        .await,
-                )
-            };
-        }
-        match self {
-            Database::Sqlite(pool) => rewrap!(Sqlite, pool),
-            Database::Postgres(pool) => rewrap!(Postgres, pool),
-        }
-    }
-
-    fn system(&self) -> &'static str {
-        match self {
-            Database::Sqlite(_) => "sqlite",
-            Database::Postgres(_) => "postgresql",
-        }
-    }
-
-    async fn execute(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<(), String> {
-        // The same binding for both databases; only the pool's type differs.
-        macro_rules! run {
-            ($pool:expr) => {{
-                let mut query = sqlx::query(sql);
-                for arg in args {
-                    query = match arg {
-                        Arg::Text(t) => query.bind(t.to_string()),
-                        Arg::Int(i) => query.bind(*i),
-                    };
-                }
-                query
-                    .execute($pool)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }};
-        }
-        match self {
-            Database::Sqlite(pool) => run!(pool),
-            Database::Postgres(pool) => run!(pool),
-        }
-    }
-
-    /// Stock and unit price of `item`.
-    async fn inventory(&self, item: &str) -> Result<Option<(i64, i64)>, String> {
-        let sql = "SELECT stock, price_cents FROM inventory WHERE item = $1";
-        match self {
-            Database::Sqlite(pool) => sqlx::query_as::<_, (i64, i64)>(sql)
-                .bind(item.to_owned())
-                .fetch_optional(pool)
-                .await
-                .map_err(|e| e.to_string()),
-            Database::Postgres(pool) => sqlx::query_as::<_, (i32, i32)>(sql)
-                .bind(item.to_owned())
-                .fetch_optional(pool)
-                .await
-                .map(|row| row.map(|(s, p)| (i64::from(s), i64::from(p))))
-                .map_err(|e| e.to_string()),
-        }
-    }
-}
-
-enum Arg<'a> {
-    Text(&'a str),
-    Int(i32),
-}
-
 /// What a client sends to the gateway.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckoutRequest {
@@ -407,6 +274,7 @@ async fn payment_service(
 #[derive(Clone)]
 struct OrderService {
     db: Database,
+    inventory: inventory::Client,
     client: ClientWithMiddleware,
     payments: SocketAddr,
     kafka: tracewire_kafka::TracedProducer,
@@ -419,10 +287,18 @@ async fn order_service(
     State(service): State<OrderService>,
     Json(order): Json<CheckoutRequest>,
 ) -> (StatusCode, String) {
-    let (stock, price) = match service.db.inventory(&order.item).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such item".into()),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e),
+    let check = inventory::CheckRequest {
+        item: order.item.clone(),
+    };
+    let (stock, price) = match service.inventory.clone().check(check).await {
+        Ok(reply) => {
+            let inventory::CheckReply { stock, price_cents } = reply.into_inner();
+            (stock, price_cents)
+        }
+        Err(status) if status.code() == tonic::Code::NotFound => {
+            return (StatusCode::NOT_FOUND, "no such item".into());
+        }
+        Err(status) => return (StatusCode::BAD_GATEWAY, status.message().to_owned()),
     };
     if stock < i64::from(order.quantity) {
         return (StatusCode::CONFLICT, "out of stock".into());
@@ -621,9 +497,10 @@ impl Demo {
         tracewire_core::propagation::install();
         let sink = Sink::default();
         let telemetry = |name| ServiceTelemetry::new(name, &sink, &config);
-        let (gateway_t, orders_t, payments_t, api_t, fulfillment_t, email_t) = (
+        let (gateway_t, orders_t, inventory_t, payments_t, api_t, fulfillment_t, email_t) = (
             telemetry("api-gateway"),
             telemetry("order-service"),
+            telemetry("inventory-service"),
             telemetry("payment-service"),
             telemetry("payment-api"),
             telemetry("fulfillment-worker"),
@@ -671,6 +548,7 @@ impl Demo {
         let rabbit = connect_rabbit(&amqp_url).await;
         let db = Database::connect(config.database_url.as_deref(), &orders_t).await?;
         let fulfillment_db = db.for_service(&fulfillment_t).await;
+        let inventory_db = db.for_service(&inventory_t).await;
         let database = db.system();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let mut tasks = Vec::new();
@@ -798,11 +676,13 @@ impl Demo {
                 .layer(server_layer(&payments_t)),
         )
         .await?;
+        let inventory_addr = inventory::serve(inventory_db, &inventory_t).await?;
         let orders = serve(
             Router::new()
                 .route("/orders", post(order_service))
                 .with_state(OrderService {
                     db,
+                    inventory: inventory::client(inventory_addr, &orders_t)?,
                     client: traced_client(&orders_t),
                     payments,
                     kafka: producer,
@@ -831,6 +711,7 @@ impl Demo {
             services: vec![
                 gateway_t,
                 orders_t,
+                inventory_t,
                 payments_t,
                 api_t,
                 fulfillment_t,

@@ -1,5 +1,5 @@
 //! The demo end to end against the real services: PostgreSQL, tansu (Kafka) and RabbitMQ on
-//! 127.0.0.1. One checkout is one trace across six services; the payment API is the bottleneck; a
+//! 127.0.0.1. One checkout is one trace across seven services (one hop over gRPC); the payment API is the bottleneck; a
 //! declined payment marks exactly the calls that failed.
 
 use checkout_demo::{
@@ -67,8 +67,16 @@ async fn a_checkout_is_one_trace_across_every_service_on_postgres_tansu_and_rabb
     assert!(parent_of(to_orders, gateway), "{w}");
     let orders = one(&paid, "order-service", "POST /orders");
     assert!(parent_of(orders, to_orders), "{w}");
-    let select = one(&paid, "order-service", "SELECT inventory");
-    assert!(parent_of(select, orders), "{w}");
+    // order-service asks inventory-service over gRPC; the inventory query hangs under its server span.
+    let check = "checkout.inventory.v1.Inventory/Check";
+    let to_inventory = one(&paid, "order-service", check);
+    assert_eq!(to_inventory.span.span_kind, SpanKind::Client);
+    assert!(parent_of(to_inventory, orders), "{w}");
+    let inventory = one(&paid, "inventory-service", check);
+    assert_eq!(inventory.span.span_kind, SpanKind::Server);
+    assert!(parent_of(inventory, to_inventory), "{w}");
+    let select = one(&paid, "inventory-service", "SELECT inventory");
+    assert!(parent_of(select, inventory), "{w}");
     let to_payments = paid
         .named("POST")
         .find(|s| s.service == "order-service")
@@ -165,7 +173,11 @@ async fn the_embedded_defaults_run_without_any_service_but_rabbitmq() {
     assert_eq!(paid.status, 201, "{}", paid.body);
     let w = paid.waterfall();
     assert!(w.contains("fulfillment-worker: INSERT shipments"), "{w}");
-    assert!(w.contains("order-service: SELECT inventory"), "{w}");
+    assert!(w.contains("inventory-service: SELECT inventory"), "{w}");
+    assert!(
+        w.contains("order-service: checkout.inventory.v1.Inventory/Check"),
+        "{w}"
+    );
     assert!(!w.contains("email-worker"), "{w}");
     assert_eq!(
         paid.spans
@@ -210,6 +222,8 @@ async fn with_an_otlp_endpoint_every_service_exports_its_traces_and_metrics() {
         ("order-service", "db.client.operation.duration"),
         ("order-service", "messaging.client.sent.messages"),
         ("fulfillment-worker", "messaging.process.duration"),
+        ("order-service", "rpc.client.call.duration"),
+        ("inventory-service", "rpc.server.call.duration"),
     ] {
         assert!(
             metrics.contains(&(service.to_owned(), metric.to_owned())),
