@@ -80,6 +80,8 @@ pub use console::{ConsoleWaterfall, waterfall_span};
 pub use env::{Config, ConfigWarning};
 pub use export::{ExportSetupError, ExportStats};
 
+#[cfg(feature = "grpc")]
+pub use tracewire_grpc as grpc;
 #[cfg(feature = "http")]
 pub use tracewire_http as http;
 #[cfg(feature = "kafka")]
