@@ -11,6 +11,8 @@
 //! assert_eq!(Side::Client.status_error(404).unwrap().error_type(), "404");
 //! ```
 
+pub mod client;
+
 use std::borrow::Cow;
 use std::sync::OnceLock;
 

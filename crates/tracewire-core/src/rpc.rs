@@ -459,11 +459,22 @@ impl RecognizedMethod {
     /// ```
     pub fn attributes(&self) -> Vec<KeyValue> {
         let mut attributes = Vec::with_capacity(2);
+        self.push_attributes(&mut attributes);
+        attributes
+    }
+
+    /// Appends [`attributes`](Self::attributes) to `attributes`, without a vector of their own.
+    ///
+    /// ```
+    /// let mut attributes = Vec::new();
+    /// tracewire_core::rpc::RecognizedMethod::known("a.B/C").push_attributes(&mut attributes);
+    /// assert_eq!(attributes.len(), 1);
+    /// ```
+    pub fn push_attributes(&self, attributes: &mut Vec<KeyValue>) {
         attributes.push(KeyValue::new(RPC_METHOD, self.method.clone()));
         if let Some(original) = &self.original {
             attributes.push(KeyValue::new(RPC_METHOD_ORIGINAL, original.clone()));
         }
-        attributes
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use http::HeaderMap;
 use opentelemetry::KeyValue;
-use tracewire_core::attributes::{RPC_METHOD, RPC_RESPONSE_STATUS_CODE};
+use tracewire_core::attributes::{RPC_METHOD, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME};
 use tracewire_core::http::Side;
 use tracewire_core::operation::Operation;
 use tracewire_core::propagation::w3c::percent_decode;
@@ -16,6 +16,14 @@ use tracewire_core::rpc::{self, RecognizedMethod};
 use tracewire_core::span::SpanError;
 
 use crate::config::Config;
+
+/// The duration metric's attributes known at the start; `rpc.method`, the status and `error.type`
+/// follow at the end (room made for them now).
+pub(crate) fn metric_attributes() -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(4);
+    attributes.push(KeyValue::new(RPC_SYSTEM_NAME, rpc::GRPC));
+    attributes
+}
 
 /// The operation of one call, from the request to the status.
 pub(crate) struct Call {

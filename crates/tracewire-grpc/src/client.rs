@@ -20,13 +20,13 @@ use tower_service::Service;
 use tracewire_core::attributes::{RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT};
 use tracewire_core::http::Side;
 use tracewire_core::intern::shared;
-use tracewire_core::metrics::{Histogram, InstrumentSpec, RPC_CLIENT_CALL_DURATION};
+use tracewire_core::metrics::RPC_CLIENT_CALL_DURATION;
 use tracewire_core::operation::Operation;
 use tracewire_core::propagation;
 use tracewire_core::rpc::{GRPC, RecognizedMethod, parse_timeout, target_address};
 
 use crate::body::{CallBody, Unclassified, as_error};
-use crate::call::Call;
+use crate::call::{Call, metric_attributes};
 use crate::config::{Config, options};
 
 /// The error of a traced client: the inner service's, boxed (what tonic's generated clients take).
@@ -76,16 +76,9 @@ impl GrpcClientLayer {
     pub fn new(target: &str) -> Self {
         let (address, port) = target_address(target);
         GrpcClientLayer {
-            config: Arc::new(Config::new(
-                "tracewire-grpc",
-                Histogram::new(RPC_CLIENT_CALL_DURATION),
-            )),
+            config: Arc::new(Config::new(RPC_CLIENT_CALL_DURATION)),
             server: Arc::new((shared(address), port)),
         }
-    }
-
-    fn duration_spec(&self) -> InstrumentSpec {
-        RPC_CLIENT_CALL_DURATION
     }
 
     options!();
@@ -188,7 +181,7 @@ fn start<B>(
     };
     let mut attributes = Vec::with_capacity(8);
     attributes.push(KeyValue::new(RPC_SYSTEM_NAME, GRPC));
-    attributes.extend(method.attributes());
+    method.push_attributes(&mut attributes);
     attributes.push(KeyValue::new(SERVER_ADDRESS, server.0.clone()));
     if let Some(port) = server.1 {
         attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
@@ -209,7 +202,7 @@ fn start<B>(
         span,
         instrumentation.clone(),
         config.duration.clone(),
-        vec![KeyValue::new(RPC_SYSTEM_NAME, GRPC)],
+        metric_attributes(),
     );
     Box::new(Call::new(
         operation,

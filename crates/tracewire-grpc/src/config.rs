@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use tracewire_core::http::HeaderCapture;
-use tracewire_core::metrics::Histogram;
+use tracewire_core::metrics::{Histogram, InstrumentSpec};
 use tracewire_core::rpc::Methods;
 use tracewire_core::span::Instrumentation;
 
@@ -45,17 +45,21 @@ pub(crate) struct Config {
     pub request_metadata: HeaderCapture,
     pub response_metadata: HeaderCapture,
     pub duration: Option<Arc<Histogram>>,
+    /// The side's duration metric, for [`duration_metric`](crate::GrpcServerLayer::duration_metric).
+    pub duration_spec: InstrumentSpec,
 }
 
 impl Config {
-    pub(crate) fn new(name: &'static str, duration: Histogram) -> Self {
+    /// Traces through the global providers into `duration` (the side's call-duration metric).
+    pub(crate) fn new(duration: InstrumentSpec) -> Self {
         Config {
-            instrumentation: Instrumentation::global(name),
+            instrumentation: Instrumentation::global("tracewire-grpc"),
             methods: Methods::new(),
             filter: Some(Arc::new(is_health_or_reflection)),
             request_metadata: HeaderCapture::default(),
             response_metadata: HeaderCapture::default(),
-            duration: Some(Arc::new(duration)),
+            duration: Some(Arc::new(Histogram::new(duration))),
+            duration_spec: duration,
         }
     }
 
@@ -88,7 +92,7 @@ pub(crate) fn descriptor_methods(
     Ok(methods)
 }
 
-/// The options of both layers; `$default_name` is the instrumentation scope.
+/// The options of both layers.
 macro_rules! options {
     () => {
         /// Spans and metrics through this [`Instrumentation`](tracewire_core::span::Instrumentation)
@@ -172,10 +176,10 @@ macro_rules! options {
 
         /// Switches the call-duration metric on (the default) or off.
         pub fn duration_metric(mut self, on: bool) -> Self {
-            let spec = self.duration_spec();
             self.edit(|c| {
-                c.duration =
-                    on.then(|| std::sync::Arc::new(tracewire_core::metrics::Histogram::new(spec)))
+                c.duration = on.then(|| {
+                    std::sync::Arc::new(tracewire_core::metrics::Histogram::new(c.duration_spec))
+                })
             });
             self
         }

@@ -16,13 +16,13 @@ use tracewire_core::attributes::{
     NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT,
 };
 use tracewire_core::http::Side;
-use tracewire_core::metrics::{Histogram, InstrumentSpec, RPC_SERVER_CALL_DURATION};
+use tracewire_core::metrics::RPC_SERVER_CALL_DURATION;
 use tracewire_core::operation::Operation;
 use tracewire_core::propagation;
 use tracewire_core::rpc::{self, GRPC};
 
 use crate::body::{CallBody, Unclassified, as_error};
-use crate::call::Call;
+use crate::call::{Call, metric_attributes};
 use crate::config::{Config, options};
 
 /// A Tower layer that traces the gRPC calls a server answers: `tonic`'s
@@ -67,15 +67,8 @@ impl GrpcServerLayer {
     /// ```
     pub fn new() -> Self {
         GrpcServerLayer {
-            config: Arc::new(Config::new(
-                "tracewire-grpc",
-                Histogram::new(RPC_SERVER_CALL_DURATION),
-            )),
+            config: Arc::new(Config::new(RPC_SERVER_CALL_DURATION)),
         }
-    }
-
-    fn duration_spec(&self) -> InstrumentSpec {
-        RPC_SERVER_CALL_DURATION
     }
 
     options!();
@@ -172,7 +165,7 @@ fn start<B>(config: &Arc<Config>, request: &Request<B>, parent: &Context) -> Box
     attributes.push(KeyValue::new(RPC_SYSTEM_NAME, GRPC));
     if !method.by_service {
         // Known by its service only, the method is recorded with the status (it may be `_OTHER`).
-        attributes.extend(method.attributes());
+        method.push_attributes(&mut attributes);
     }
     let authority = request.uri().authority().cloned().or_else(|| {
         let host = request.headers().get(http::header::HOST)?;
@@ -201,7 +194,7 @@ fn start<B>(config: &Arc<Config>, request: &Request<B>, parent: &Context) -> Box
         span,
         instrumentation.clone(),
         config.duration.clone(),
-        vec![KeyValue::new(RPC_SYSTEM_NAME, GRPC)],
+        metric_attributes(),
     );
     // Boxed: the future and the body move through every layer above, a pointer moves cheaper.
     Box::new(Call::new(

@@ -32,10 +32,27 @@
 //! truly; [`HttpServerLayer::with_span_end`] ends it with the head instead, for
 //! every route or, through the response's extensions, for one route ([`SpanEnd`]).
 //!
+//! ## Clients
+//!
+//! [`HttpClientLayer`] gives any Tower HTTP client (hyper-util's legacy client, a tonic channel used
+//! for plain HTTP) one CLIENT span per request under the HTTP client conventions, with the context
+//! injected by the installed propagator and `http.client.request.duration` — the core's client rules,
+//! the ones `tracewire-reqwest` follows ([`UrlTemplate`] and [`DisablePropagation`] per request).
+//!
+//! ```
+//! use tower_layer::Layer;
+//! let client = tower::service_fn(|_request: http::Request<String>| async {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+//! });
+//! let traced = tracewire_http::HttpClientLayer::new().layer(client);
+//! # let _ = traced;
+//! ```
+//!
 //! Values read from the request are cut to the [`Limits`](tracewire_core::limits::Limits) of the
 //! instrumentation, and malformed or hostile headers never fail a request: they are ignored.
 
 mod body;
+mod client;
 mod config;
 mod layer;
 pub mod request;
@@ -43,7 +60,9 @@ mod service;
 mod span;
 
 pub use body::ResponseBody;
+pub use client::{ClientResponseFuture, HttpClientLayer, HttpClientService};
 pub use config::{ResponseInfo, ResponseTraceHeader, SpanEnd};
 pub use layer::HttpServerLayer;
 pub use request::RequestInfo;
 pub use service::{HttpServerService, ResponseFuture};
+pub use tracewire_core::http::client::{DisablePropagation, UrlTemplate};

@@ -41,64 +41,22 @@
 use std::sync::Arc;
 
 use http::Extensions;
+use opentelemetry::Context;
+use opentelemetry::context::FutureExt;
 use opentelemetry::global::ObjectSafeTracer;
-use opentelemetry::trace::{SpanKind, TracerProvider};
-use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry::trace::TracerProvider;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next, Result};
-use tracewire_core::attributes::*;
-use tracewire_core::http::{HeaderCapture, Side, normalize_method, protocol_version, span_name};
-use tracewire_core::intern::shared;
-use tracewire_core::metrics::{HTTP_CLIENT_REQUEST_DURATION, Histogram};
-use tracewire_core::operation::Operation;
-use tracewire_core::propagation;
+use tracewire_core::http::HeaderCapture;
+use tracewire_core::http::client::{ClientAttempt, ClientConfig, ClientRequest};
 use tracewire_core::redact::Redactor;
-use tracewire_core::span::{Instrumentation, Outcome, SpanError};
+use tracewire_core::span::{Instrumentation, SpanError};
 
-/// A low-cardinality URL template for a request (`/users/{id}`): it names the span
-/// `{method} {template}` and is recorded as `url.template`.
-///
-/// ```
-/// # async fn demo(client: reqwest_middleware::ClientWithMiddleware) -> reqwest_middleware::Result<()> {
-/// use tracewire_reqwest::UrlTemplate;
-/// client.get("http://users.internal/users/42").with_extension(UrlTemplate::new("/users/{id}")).send().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UrlTemplate(StringValue);
-
-impl UrlTemplate {
-    /// A template.
-    pub fn new(template: impl Into<String>) -> Self {
-        UrlTemplate(shared(template.into()))
-    }
-}
-
-/// Put on a request (`.with_extension(DisablePropagation)`) to send it without trace headers; the span is
-/// still recorded.
-///
-/// ```
-/// # async fn demo(client: reqwest_middleware::ClientWithMiddleware) -> reqwest_middleware::Result<()> {
-/// client.get("https://partner.example/").with_extension(tracewire_reqwest::DisablePropagation).send().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DisablePropagation;
+pub use tracewire_core::http::client::{DisablePropagation, UrlTemplate};
 
 /// Counts the attempts of one logical request across retries (kept in the shared extensions).
 #[derive(Clone, Copy, Debug)]
 struct Attempts(u32);
-
-#[derive(Clone, Debug)]
-struct Config {
-    instrumentation: Instrumentation,
-    redactor: Redactor,
-    request_headers: HeaderCapture,
-    response_headers: HeaderCapture,
-    record_scheme: bool,
-    record_user_agent: bool,
-    duration: Option<Arc<Histogram>>,
-}
 
 /// The `reqwest_middleware::Middleware` that traces each attempt. Cheap to clone.
 ///
@@ -113,7 +71,7 @@ struct Config {
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpClientMiddleware {
-    config: Arc<Config>,
+    config: Arc<ClientConfig>,
 }
 
 impl Default for HttpClientMiddleware {
@@ -126,19 +84,13 @@ impl HttpClientMiddleware {
     /// Global providers, default redaction, duration metric on, no opt-in attributes.
     pub fn new() -> Self {
         HttpClientMiddleware {
-            config: Arc::new(Config {
-                instrumentation: Instrumentation::global("tracewire-reqwest"),
-                redactor: Redactor::default(),
-                request_headers: HeaderCapture::default(),
-                response_headers: HeaderCapture::default(),
-                record_scheme: false,
-                record_user_agent: false,
-                duration: Some(Arc::new(Histogram::new(HTTP_CLIENT_REQUEST_DURATION))),
-            }),
+            config: Arc::new(ClientConfig::new(Instrumentation::global(
+                "tracewire-reqwest",
+            ))),
         }
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
+    fn edit(mut self, f: impl FnOnce(&mut ClientConfig)) -> Self {
         f(Arc::make_mut(&mut self.config));
         self
     }
@@ -214,9 +166,7 @@ impl HttpClientMiddleware {
 
     /// Turns the `http.client.request.duration` histogram on or off (on by default).
     pub fn duration_metric(self, on: bool) -> Self {
-        self.edit(|c| {
-            c.duration = on.then(|| Arc::new(Histogram::new(HTTP_CLIENT_REQUEST_DURATION)));
-        })
+        self.edit(|c| c.duration_metric(on))
     }
 }
 
@@ -241,135 +191,60 @@ pub fn error_type(error: &reqwest_middleware::Error) -> &'static str {
     }
 }
 
-impl Config {
-    fn start(&self, request: &mut Request, extensions: &mut Extensions) -> Attempt {
-        let limits = self.instrumentation.limits();
-        let resends = match extensions.get_mut::<Attempts>() {
-            Some(attempts) => {
-                attempts.0 += 1;
-                attempts.0
-            }
-            None => {
-                extensions.insert(Attempts(0));
-                0
-            }
-        };
-        let method = normalize_method(request.method().as_str());
-        let url = request.url();
-        let host = url.host_str().map(|h| {
-            limits
-                .bound(h.trim_start_matches('[').trim_end_matches(']'))
-                .to_owned()
-        });
-        let port = url.port_or_known_default();
-        let template = extensions.get::<UrlTemplate>().map(|t| t.0.clone());
-
-        let mut attributes = Vec::with_capacity(10);
-        attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method.name));
-        if let Some(original) = method.original {
-            attributes.push(KeyValue::new(
-                HTTP_REQUEST_METHOD_ORIGINAL,
-                limits.bound(original).to_owned(),
-            ));
+/// Starts the span of one attempt of `request`: the core's client rules over reqwest's request.
+fn start(
+    config: &ClientConfig,
+    request: &mut Request,
+    extensions: &mut Extensions,
+) -> ClientAttempt {
+    let resends = match extensions.get_mut::<Attempts>() {
+        Some(attempts) => {
+            attempts.0 += 1;
+            attempts.0
         }
-        let mut metric_attributes = Vec::with_capacity(6);
-        metric_attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method.name));
-        if let Some(host) = host {
-            let host = shared(host);
-            attributes.push(KeyValue::new(SERVER_ADDRESS, host.clone()));
-            metric_attributes.push(KeyValue::new(SERVER_ADDRESS, host));
+        None => {
+            extensions.insert(Attempts(0));
+            0
         }
-        if let Some(port) = port {
-            attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
-            metric_attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
-        }
-        let full = self.redactor.url_full(url.as_str());
-        attributes.push(KeyValue::new(URL_FULL, limits.bound(&full).to_owned()));
-        if self.record_scheme {
-            attributes.push(KeyValue::new(URL_SCHEME, url.scheme().to_owned()));
-        }
-        if let Some(template) = &template {
-            attributes.push(KeyValue::new(URL_TEMPLATE, template.clone()));
-        }
-        if resends > 0 {
-            attributes.push(KeyValue::new(HTTP_REQUEST_RESEND_COUNT, i64::from(resends)));
-        }
-        if self.record_user_agent
-            && let Some(agent) = request.headers().get(http::header::USER_AGENT)
-        {
-            let agent = String::from_utf8_lossy(agent.as_bytes());
-            attributes.push(KeyValue::new(
-                USER_AGENT_ORIGINAL,
-                limits.bound(&agent).to_owned(),
-            ));
-        }
-        self.request_headers
-            .record(request.headers(), limits, &mut attributes);
-
-        let name = span_name(method.name, template.as_ref().map(StringValue::as_str));
-        let span = Context::map_current(|cx| {
-            self.instrumentation
-                .start(SpanKind::Client, name, attributes, cx)
-        });
-        if extensions.get::<DisablePropagation>().is_none() {
-            propagation::inject(span.context(), request.headers_mut());
-        }
-        Attempt(Operation::maybe(
-            span,
-            self.instrumentation.clone(),
-            self.duration.clone(),
-            metric_attributes,
-        ))
-    }
+    };
+    let url = request.url().clone();
+    let method = request.method().clone();
+    let template = extensions.get::<UrlTemplate>();
+    let parts = ClientRequest {
+        method: method.as_str(),
+        url: url.as_str(),
+        scheme: url.scheme(),
+        host: url.host_str(),
+        port: url.port_or_known_default(),
+        template: template.map(UrlTemplate::value),
+        resends,
+    };
+    let propagate = extensions.get::<DisablePropagation>().is_none();
+    Context::map_current(|parent| config.start(&parts, request.headers_mut(), propagate, parent))
 }
 
-/// One attempt: the core's measured span, so an attempt whose future is dropped (the caller gave up)
-/// still ends its span and records its duration, as the HTTP client conventions ask.
-struct Attempt(Operation);
-
-impl Attempt {
-    fn finish(mut self, config: &Config, result: &Result<Response>) {
-        let limits = config.instrumentation.limits();
-        let outcome = match result {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let status_attribute = KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status));
-                self.0.push_metric_attribute(status_attribute.clone());
-                let version = protocol_version(response.version())
-                    .map(|v| KeyValue::new(NETWORK_PROTOCOL_VERSION, v));
-                if let Some(version) = &version {
-                    self.0.push_metric_attribute(version.clone());
-                }
-                if self.0.span().is_recording() {
-                    let mut attributes: Vec<KeyValue> =
-                        std::iter::once(status_attribute).chain(version).collect();
-                    config
-                        .response_headers
-                        .record(response.headers(), limits, &mut attributes);
-                    self.0.span().set_attributes(attributes);
-                }
-                match Side::Client.status_error(status) {
-                    Some(error) => Outcome::Failed(error),
-                    None => Outcome::Success,
-                }
+/// Ends an attempt with reqwest's result: the response head, or the failure classified and its
+/// message with the URL redacted.
+fn finish(mut attempt: ClientAttempt, config: &ClientConfig, result: &Result<Response>) {
+    match result {
+        Ok(response) => attempt.respond(
+            config,
+            response.status().as_u16(),
+            response.version(),
+            response.headers(),
+        ),
+        Err(error) => {
+            let mut record = SpanError::classified(error_type(error), error);
+            if let reqwest_middleware::Error::Reqwest(e) = error
+                && let Some(url) = e.url()
+            {
+                let redacted = config.redactor.url_full(url.as_str());
+                record = record.with_message(error.to_string().replace(url.as_str(), &redacted));
             }
-            Err(error) => {
-                let mut record = SpanError::classified(error_type(error), error);
-                if let reqwest_middleware::Error::Reqwest(e) = error
-                    && let Some(url) = e.url()
-                {
-                    let redacted = config.redactor.url_full(url.as_str());
-                    record =
-                        record.with_message(error.to_string().replace(url.as_str(), &redacted));
-                }
-                Outcome::Failed(record)
-            }
-        };
-        if let Outcome::Failed(error) = outcome {
-            self.0.fail(error);
+            attempt.fail(record);
         }
-        // Dropping ends the span and records the duration, with `error.type` on failure.
     }
+    // Dropping ends the span and records the duration, with `error.type` on failure.
 }
 
 #[async_trait::async_trait]
@@ -380,13 +255,12 @@ impl Middleware for HttpClientMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response> {
-        let attempt = self.config.start(&mut request, extensions);
-        let result = attempt
-            .0
-            .span()
-            .in_scope(next.run(request, extensions))
+        let attempt = start(&self.config, &mut request, extensions);
+        let result = next
+            .run(request, extensions)
+            .with_context(attempt.context().clone())
             .await;
-        attempt.finish(&self.config, &result);
+        finish(attempt, &self.config, &result);
         result
     }
 }

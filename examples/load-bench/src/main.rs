@@ -7,6 +7,7 @@
 //! - `load-bench reqwest [ROUNDS] [REQUESTS]`: the client middleware. A baseline server on CPU 0; the
 //!   client, pinned to CPU 1, sends REQUESTS sequential requests per variant; reports client CPU µs per
 //!   request over plain reqwest.
+//! - `load-bench grpc [ROUNDS] [CALLS]`: unary gRPC calls, server and client layers (see `grpc.rs`).
 //!
 //! Every OpenTelemetry variant uses the same SDK pipeline: AlwaysOn, batch span processor, an exporter
 //! that discards; metrics (where a variant records them) go to an SDK meter provider with a manual reader.
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+
+mod grpc;
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -450,12 +453,25 @@ fn main() {
             arg(2).and_then(|v| v.parse().ok()).unwrap_or(3),
             arg(3).and_then(|v| v.parse().ok()).unwrap_or(10),
         ),
+        Some("grpc-server") => grpc::server(
+            arg(2).expect("variant"),
+            arg(3).and_then(|p| p.parse().ok()).expect("port"),
+        ),
+        Some("grpc-client") => grpc::client(
+            arg(2).expect("variant"),
+            arg(3).and_then(|p| p.parse().ok()).expect("port"),
+            arg(4).and_then(|v| v.parse().ok()).expect("calls"),
+        ),
+        Some("grpc") => grpc::run(
+            arg(2).and_then(|v| v.parse().ok()).unwrap_or(7),
+            arg(3).and_then(|v| v.parse().ok()).unwrap_or(20_000),
+        ),
         Some("reqwest") => reqwest_bench(
             arg(2).and_then(|v| v.parse().ok()).unwrap_or(5),
             arg(3).and_then(|v| v.parse().ok()).unwrap_or(5000),
         ),
         _ => eprintln!(
-            "usage: load-bench http-server [ROUNDS] [SECONDS] | reqwest [ROUNDS] [REQUESTS]"
+            "usage: load-bench http-server [ROUNDS] [SECONDS] | reqwest [ROUNDS] [REQUESTS] | grpc [ROUNDS] [CALLS]"
         ),
     }
 }
