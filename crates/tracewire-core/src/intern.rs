@@ -17,14 +17,18 @@
 //!
 //! | cache | where | scope | key | bound | when full |
 //! |---|---|---|---|---|---|
-//! | HTTP route span names and `http.route` values | `tracewire-http` (a [`Names`]) | process | method, route template | 4,096 | new routes allocate per request |
+//! | HTTP route span names and `http.route` values | [`ROUTE_NAMES`] | process | method, route template | 4,096 | new routes allocate per request |
 //! | messaging span names `{operation} {destination}` | [`crate::messaging::span_name`] (a [`Names`]) | process | operation, destination | 4,096 | new names allocate per operation |
-//! | host, user agent (HTTP server), routing key (RabbitMQ) | [`RecentValue`] | thread | the last value | 1 each | a new value replaces the last |
-//! | peer address (HTTP server) | `tracewire-http` | thread | the last address | 1 | a new address replaces the last |
+//! | RPC span names and `rpc.method` values | [`crate::rpc::Methods::method`], [`crate::rpc::RecognizedMethod::known`] (a [`Names`]) | process | method | 4,096 | new methods allocate per call |
+//! | host, user agent (HTTP server), routing key (RabbitMQ) | [`repeated`] | thread | the last value of each kind | 1 each | a new value replaces the last |
+//! | peer and client IP addresses (HTTP server) | [`ip_address`] | thread | the last address | 1 | a new address replaces the last |
 //! | destination sets: span name, destination value, bound metric sets | [`crate::messaging::RecentDestinations`] | one client (Kafka producer or consumer, RabbitMQ channel or consumer) | operation, group, topic or exchange and routing key | 32 latest | the oldest is dropped and made again if it comes back |
 //! | per-partition metric sets | [`crate::messaging::DestinationSets::partition`] | one destination set | partition id | partitions 0–63 | higher partitions are measured unbound |
 //! | bound metric attribute sets | [`crate::metrics`] (`Histogram`, `Counter`, `UpDownCounter`) | one instrument | the attribute values | 512 | new sets are measured unbound (the SDK hashes them) |
-//! | Kafka partition id values | `tracewire-kafka` | process | partition id | 0–255, made once | higher ids are formatted per message |
+//! | Kafka partition id values | [`partition_id`] | process | partition id | 0–255, made once | higher ids are formatted per message |
+//!
+//! Boundary crates keep no caches of their own: each one above is defined here or in the core module
+//! named, so this table is the whole list.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -198,6 +202,98 @@ fn owned(prefix: &str, text: &str, make: impl FnOnce(&str, &str) -> String) -> N
 /// ```
 pub fn shared(text: impl Into<Arc<str>>) -> StringValue {
     StringValue::from(text.into())
+}
+
+/// HTTP server span names and `http.route` values, by method and route template: a server has a fixed
+/// set of routes, so each name is made once. A route extractor that returns unbounded values fills the
+/// set, and then pays per request.
+///
+/// ```
+/// use tracewire_core::intern::ROUTE_NAMES;
+/// let named = ROUTE_NAMES.get("GET", "/users/{id}", |m, t| format!("{m} {t}"));
+/// assert_eq!(named.name, "GET /users/{id}");
+/// ```
+pub static ROUTE_NAMES: Names = Names::new(4096);
+
+/// A value that repeats from one operation to the next on a thread, remembered per kind
+/// ([`repeated`]).
+///
+/// ```
+/// use tracewire_core::intern::{Repeated, repeated};
+/// let host = repeated(Repeated::Host, "shop.example");
+/// assert_eq!(host.as_str(), "shop.example");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeated {
+    /// The HTTP server's `server.address` (keep-alive connections and proxies repeat it).
+    Host,
+    /// The HTTP server's `user_agent.original`.
+    UserAgent,
+    /// RabbitMQ's routing key (publishers and consumers repeat theirs).
+    RoutingKey,
+}
+
+thread_local! {
+    static RECENT_HOST: RecentValue = const { RecentValue::new() };
+    static RECENT_USER_AGENT: RecentValue = const { RecentValue::new() };
+    static RECENT_ROUTING_KEY: RecentValue = const { RecentValue::new() };
+    static RECENT_IP: RefCell<Option<(std::net::IpAddr, StringValue)>> = const { RefCell::new(None) };
+}
+
+/// `value` as an attribute value, shared with this thread's previous one of the same kind when equal.
+///
+/// ```
+/// use tracewire_core::intern::{Repeated, repeated};
+/// let a = repeated(Repeated::UserAgent, "curl/8.5");
+/// let b = repeated(Repeated::UserAgent, "curl/8.5");
+/// assert!(std::ptr::eq(a.as_str(), b.as_str()));
+/// ```
+pub fn repeated(kind: Repeated, value: &str) -> StringValue {
+    let slot = match kind {
+        Repeated::Host => &RECENT_HOST,
+        Repeated::UserAgent => &RECENT_USER_AGENT,
+        Repeated::RoutingKey => &RECENT_ROUTING_KEY,
+    };
+    slot.with(|recent| recent.get(value))
+}
+
+/// An IP address as an attribute value (`network.peer.address`, `client.address`); each thread keeps
+/// the last one formatted, since keep-alive connections and proxies repeat it.
+///
+/// ```
+/// let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+/// assert_eq!(tracewire_core::intern::ip_address(ip).as_str(), "127.0.0.1");
+/// ```
+pub fn ip_address(ip: std::net::IpAddr) -> StringValue {
+    RECENT_IP.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return shared(ip.to_string());
+        };
+        match &*last {
+            Some((cached, value)) if *cached == ip => value.clone(),
+            _ => {
+                let value = shared(ip.to_string());
+                *last = Some((ip, value.clone()));
+                value
+            }
+        }
+    })
+}
+
+/// A Kafka partition id as an attribute value; ids 0–255 are formatted once per process.
+///
+/// ```
+/// assert_eq!(tracewire_core::intern::partition_id(3).as_str(), "3");
+/// assert_eq!(tracewire_core::intern::partition_id(1000).as_str(), "1000");
+/// ```
+pub fn partition_id(partition: i32) -> StringValue {
+    static SMALL: std::sync::OnceLock<Box<[StringValue]>> = std::sync::OnceLock::new();
+    let small = SMALL.get_or_init(|| (0..256).map(|id: i32| shared(id.to_string())).collect());
+    usize::try_from(partition)
+        .ok()
+        .and_then(|id| small.get(id))
+        .cloned()
+        .unwrap_or_else(|| StringValue::from(partition.to_string()))
 }
 
 /// The last value recorded in one place on this thread, shared while it repeats. Use it in a

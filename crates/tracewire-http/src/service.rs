@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 use tracewire_core::attributes::*;
 use tracewire_core::http::{Side, normalize_method, protocol_version, span_name};
-use tracewire_core::intern::{Names, RecentValue};
+use tracewire_core::intern::{ROUTE_NAMES, Repeated, ip_address, repeated};
 use tracewire_core::propagation;
 use tracewire_core::propagation::w3c::format_traceparent;
 use tracewire_core::span::{Outcome, SpanError};
@@ -97,16 +97,6 @@ where
     }
 }
 
-/// Span names per method and route template: a server has a fixed set of routes, so each name is made
-/// once. A route extractor that returns unbounded values fills the set and then pays per request.
-static ROUTE_NAMES: Names = Names::new(4096);
-
-thread_local! {
-    // Keep-alive connections and proxies send many requests with the same host and user agent in a row.
-    static RECENT_HOST: RecentValue = const { RecentValue::new() };
-    static RECENT_USER_AGENT: RecentValue = const { RecentValue::new() };
-}
-
 fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> Box<RequestSpan> {
     let instrumentation = &config.instrumentation;
     let limits = instrumentation.limits();
@@ -173,7 +163,7 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> Box<RequestSpan> 
         attributes.push(KeyValue::new(HTTP_ROUTE, route.clone()));
     }
     if let Some((host, port)) = origin.server {
-        let host = RECENT_HOST.with(|recent| recent.get(limits.bound(host)));
+        let host = repeated(Repeated::Host, limits.bound(host));
         attributes.push(KeyValue::new(SERVER_ADDRESS, host));
         let port = port.or(match scheme.as_str() {
             "https" => Some(443),
@@ -185,7 +175,7 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> Box<RequestSpan> 
         }
     }
     let peer = peer_address(info);
-    let peer_ip: Option<StringValue> = peer.map(|p| peer_ip_value(p.ip()));
+    let peer_ip: Option<StringValue> = peer.map(|p| ip_address(p.ip()));
     if let Some(client) = origin.client {
         attributes.push(KeyValue::new(
             CLIENT_ADDRESS,
@@ -203,7 +193,7 @@ fn start_span(config: &Arc<Config>, info: &RequestInfo<'_>) -> Box<RequestSpan> 
     }
     if let Some(agent) = headers.user_agent {
         let agent = String::from_utf8_lossy(agent.as_bytes());
-        let agent = RECENT_USER_AGENT.with(|recent| recent.get(limits.bound(&agent)));
+        let agent = repeated(Repeated::UserAgent, limits.bound(&agent));
         attributes.push(KeyValue::new(USER_AGENT_ORIGINAL, agent));
     }
     config
@@ -385,31 +375,6 @@ fn on_response_head<B>(span: &mut RequestSpan, response: &mut Response<B>) {
             response.headers_mut().append(name, value);
         }
     }
-}
-
-/// The peer address as a string value. Keep-alive connections and proxies send many requests from one
-/// address in a row, so each thread remembers the last one instead of formatting it every time.
-fn peer_ip_value(ip: std::net::IpAddr) -> StringValue {
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<(std::net::IpAddr, StringValue)>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        match &*last {
-            Some((cached, value)) if *cached == ip => value.clone(),
-            _ => {
-                let value = shared(&ip.to_string());
-                *last = Some((ip, value.clone()));
-                value
-            }
-        }
-    })
-}
-
-/// A string value that the span and the metric share without copying.
-fn shared(value: &str) -> StringValue {
-    StringValue::from(std::sync::Arc::<str>::from(value))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

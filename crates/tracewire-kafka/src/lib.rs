@@ -58,7 +58,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
@@ -68,7 +68,7 @@ use rdkafka::message::{BorrowedMessage, Message, OwnedMessage, ToBytes};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
-use tracewire_core::intern::shared;
+use tracewire_core::intern::{partition_id, shared};
 use tracewire_core::messaging::{
     DestinationSets, RecentDestinations, operation_type, span_name, start_process,
 };
@@ -218,21 +218,6 @@ impl Config {
     }
 }
 
-/// A partition id as an attribute value; the ids below 256 are formatted once.
-fn partition_value(partition: i32) -> StringValue {
-    static SMALL: OnceLock<Box<[StringValue]>> = OnceLock::new();
-    let small = SMALL.get_or_init(|| {
-        (0..256)
-            .map(|id: i32| StringValue::from(Arc::<str>::from(id.to_string())))
-            .collect()
-    });
-    usize::try_from(partition)
-        .ok()
-        .and_then(|id| small.get(id))
-        .cloned()
-        .unwrap_or_else(|| StringValue::from(partition.to_string()))
-}
-
 /// `error.type` of a Kafka error: the error code in Kafka's own upper snake case
 /// (`UNKNOWN_TOPIC_OR_PARTITION`), else the error's variant.
 ///
@@ -379,7 +364,7 @@ fn start_send(
     if let Some(partition) = partition {
         attributes.push(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
-            partition_value(partition),
+            partition_id(partition),
         ));
     }
     let span = Context::map_current(|cx| {
@@ -415,18 +400,19 @@ fn finish_send(send: SendOperation, delivery: Result<(i32, i64), &KafkaError>) {
     } = send;
     match delivery {
         Ok((partition, offset)) => {
-            let partition_id = partition_value(partition);
+            let partition_value = partition_id(partition);
             operation.span().set_attributes([
-                KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition_id.clone()),
+                KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition_value.clone()),
                 KeyValue::new(MESSAGING_KAFKA_OFFSET, offset),
             ]);
-            match sets.partition(partition, || partition_id.clone()) {
+            match sets.partition(partition, || partition_value.clone()) {
                 Some(by_partition) => {
                     operation.rebind(by_partition.duration.clone());
                     by_partition.count.add(1);
                 }
                 None => {
-                    let attribute = KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition_id);
+                    let attribute =
+                        KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition_value);
                     sets.count.add_with(1, std::slice::from_ref(&attribute));
                     operation.push_metric_attribute(attribute);
                 }
@@ -551,7 +537,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
                         vec![
                             KeyValue::new(
                                 MESSAGING_DESTINATION_PARTITION_ID,
-                                partition_value(m.partition()),
+                                partition_id(m.partition()),
                             ),
                             KeyValue::new(MESSAGING_KAFKA_OFFSET, m.offset()),
                         ],
@@ -600,7 +586,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         let mut attributes = metric_attributes.clone();
         attributes.push(KeyValue::new(
             MESSAGING_DESTINATION_PARTITION_ID,
-            partition_value(message.partition()),
+            partition_id(message.partition()),
         ));
         attributes.push(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
         let span = config.instrumentation.start(
@@ -704,7 +690,7 @@ pub(crate) fn processed<'a>(
     attributes.extend_from_slice(metric_attributes);
     attributes.push(KeyValue::new(
         MESSAGING_DESTINATION_PARTITION_ID,
-        partition_value(message.partition()),
+        partition_id(message.partition()),
     ));
     attributes.push(KeyValue::new(MESSAGING_KAFKA_OFFSET, message.offset()));
     if let Some(key) = message.key()
@@ -732,16 +718,14 @@ pub(crate) fn processed<'a>(
     );
     // Counted when received, by partition, as the conventions say.
     let partition = message.partition();
-    let operation = match from.partition(partition, || partition_value(partition)) {
+    let operation = match from.partition(partition, || partition_id(partition)) {
         Some(by_partition) => {
             by_partition.count.add(1);
             Operation::bound(span, by_partition.duration.clone())
         }
         None => {
-            let attribute = KeyValue::new(
-                MESSAGING_DESTINATION_PARTITION_ID,
-                partition_value(partition),
-            );
+            let attribute =
+                KeyValue::new(MESSAGING_DESTINATION_PARTITION_ID, partition_id(partition));
             from.count.add_with(1, std::slice::from_ref(&attribute));
             let mut operation = Operation::bound(span, from.duration.clone());
             operation.push_metric_attribute(attribute);

@@ -72,7 +72,7 @@ use lapin::{
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tracewire_core::attributes::*;
-use tracewire_core::intern::{RecentValue, shared};
+use tracewire_core::intern::{Repeated, repeated, shared};
 use tracewire_core::messaging::{DestinationSets, RecentDestinations, operation_type, span_name};
 use tracewire_core::metrics::{
     Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
@@ -207,14 +207,9 @@ fn with_joined<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
     f(std::str::from_utf8(&buffer[..len]).unwrap_or_default())
 }
 
-thread_local! {
-    /// The routing key this thread recorded last: publishers and consumers repeat theirs.
-    static ROUTING_KEY: RecentValue = const { RecentValue::new() };
-}
-
 fn routing_key_value(config: &Config, routing_key: &str) -> StringValue {
     let routing_key = config.instrumentation.limits().bound(routing_key);
-    ROUTING_KEY.with(|recent| recent.get(routing_key))
+    repeated(Repeated::RoutingKey, routing_key)
 }
 
 /// Connects like [`Connection::connect`], remembering the broker's address for `server.address` and

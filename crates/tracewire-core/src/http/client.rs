@@ -6,6 +6,7 @@
 //! use opentelemetry::Context;
 //! use tracewire_core::http::client::{ClientConfig, ClientRequest};
 //!
+//! tracewire_core::propagation::install();
 //! let spans = tracewire_testing::SpanCapture::new();
 //! let config = ClientConfig::new(spans.instrumentation("t"));
 //! let mut headers = http::HeaderMap::new();
