@@ -527,3 +527,86 @@ mod tests {
         assert_eq!((id(&p), l.len()), (SpanId::INVALID, 0));
     }
 }
+
+/// Which of a messaging client's metrics are on: the same switches, under the same names, on Kafka's
+/// and RabbitMQ's clients (`duration_metric`, `count_metric`). Both on by default.
+///
+/// ```
+/// let switches = tracewire_core::messaging::MetricSwitches::default();
+/// assert!(switches.duration && switches.count);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricSwitches {
+    /// `messaging.client.operation.duration` and `messaging.process.duration`.
+    pub duration: bool,
+    /// `messaging.client.sent.messages` and `messaging.client.consumed.messages`.
+    pub count: bool,
+}
+
+impl Default for MetricSwitches {
+    fn default() -> Self {
+        MetricSwitches {
+            duration: true,
+            count: true,
+        }
+    }
+}
+
+/// A messaging client's four instruments, each on or off as its [`MetricSwitches`] say (an instrument
+/// switched off records into the no-op meter: the code that records stays the same).
+///
+/// ```
+/// use tracewire_core::messaging::{ClientMetrics, MetricSwitches};
+/// let metrics = ClientMetrics::new(MetricSwitches { duration: true, count: false });
+/// # let _ = metrics;
+/// ```
+#[derive(Debug)]
+pub struct ClientMetrics {
+    /// `messaging.client.operation.duration` (send, settle, commit).
+    pub operation_duration: std::sync::Arc<crate::metrics::Histogram>,
+    /// `messaging.process.duration`.
+    pub process_duration: std::sync::Arc<crate::metrics::Histogram>,
+    /// `messaging.client.sent.messages`, counted after the outcome, with `error.type` on failure.
+    pub sent: crate::metrics::Counter,
+    /// `messaging.client.consumed.messages`, counted when a message is received.
+    pub consumed: crate::metrics::Counter,
+    /// The switches these were made with.
+    pub switches: MetricSwitches,
+}
+
+impl ClientMetrics {
+    /// The instruments `switches` ask for.
+    ///
+    /// ```
+    /// let metrics = tracewire_core::messaging::ClientMetrics::new(Default::default());
+    /// assert!(metrics.switches.count);
+    /// ```
+    pub fn new(switches: MetricSwitches) -> Self {
+        use crate::metrics::{
+            Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES,
+            MESSAGING_CLIENT_OPERATION_DURATION, MESSAGING_CLIENT_SENT_MESSAGES,
+            MESSAGING_PROCESS_DURATION,
+        };
+        let histogram = |spec| {
+            std::sync::Arc::new(if switches.duration {
+                Histogram::new(spec)
+            } else {
+                Histogram::off(spec)
+            })
+        };
+        let counter = |spec| {
+            if switches.count {
+                Counter::new(spec)
+            } else {
+                Counter::off(spec)
+            }
+        };
+        ClientMetrics {
+            operation_duration: histogram(MESSAGING_CLIENT_OPERATION_DURATION),
+            process_duration: histogram(MESSAGING_PROCESS_DURATION),
+            sent: counter(MESSAGING_CLIENT_SENT_MESSAGES),
+            consumed: counter(MESSAGING_CLIENT_CONSUMED_MESSAGES),
+            switches,
+        }
+    }
+}

@@ -218,6 +218,7 @@ pub struct InstrumentSpec {
 #[derive(Debug)]
 pub struct Histogram {
     spec: InstrumentSpec,
+    on: bool,
     instrument: LazyInstrument<OtelHistogram<f64>, BoundHistogram<f64>>,
 }
 
@@ -233,6 +234,26 @@ impl Histogram {
     pub const fn new(spec: InstrumentSpec) -> Self {
         Histogram {
             spec,
+            on: true,
+            instrument: LazyInstrument::new(),
+        }
+    }
+
+    /// A histogram of this definition that records nothing (a boundary's metric switched off): the
+    /// same type for the code that records into it, an instrument of the no-op meter behind it.
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{Histogram, MESSAGING_PROCESS_DURATION};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// Histogram::off(MESSAGING_PROCESS_DURATION).record(&instrumentation, 0.5, &[]);
+    /// assert!(metrics.points("messaging.process.duration").is_empty());
+    /// ```
+    pub const fn off(spec: InstrumentSpec) -> Self {
+        Histogram {
+            spec,
+            on: false,
             instrument: LazyInstrument::new(),
         }
     }
@@ -301,13 +322,27 @@ impl Histogram {
     }
 
     fn make(&self, instrumentation: &Instrumentation) -> OtelHistogram<f64> {
-        instrumentation
-            .meter()
+        meter(self.on, instrumentation)
             .f64_histogram(self.spec.name)
             .with_description(self.spec.description)
             .with_unit(self.spec.unit)
             .with_boundaries(self.spec.buckets.to_vec())
             .build()
+    }
+}
+
+/// The meter an instrument is made from: the instrumentation's, or the no-op meter when switched off.
+fn meter(
+    on: bool,
+    instrumentation: &Instrumentation,
+) -> std::borrow::Cow<'_, opentelemetry::metrics::Meter> {
+    use opentelemetry::metrics::MeterProvider as _;
+    if on {
+        std::borrow::Cow::Borrowed(instrumentation.meter())
+    } else {
+        std::borrow::Cow::Owned(
+            opentelemetry::metrics::NoopMeterProvider::new().meter("tracewire-off"),
+        )
     }
 }
 
@@ -464,6 +499,7 @@ impl UpDownCounter {
 #[derive(Debug)]
 pub struct Counter {
     spec: InstrumentSpec,
+    on: bool,
     instrument: LazyInstrument<OtelCounter<u64>, BoundCounter<u64>>,
 }
 
@@ -482,6 +518,25 @@ impl Counter {
     pub const fn new(spec: InstrumentSpec) -> Self {
         Counter {
             spec,
+            on: true,
+            instrument: LazyInstrument::new(),
+        }
+    }
+
+    /// A counter of this definition that counts nothing (a boundary's metric switched off).
+    ///
+    /// ```
+    /// use tracewire_core::metrics::{Counter, MESSAGING_CLIENT_SENT_MESSAGES};
+    /// let metrics = tracewire_testing::MetricCapture::new();
+    /// let instrumentation =
+    ///     tracewire_core::span::Instrumentation::global("doc").with_meter(metrics.meter("doc"));
+    /// Counter::off(MESSAGING_CLIENT_SENT_MESSAGES).add(&instrumentation, 1, &[]);
+    /// assert!(metrics.points("messaging.client.sent.messages").is_empty());
+    /// ```
+    pub const fn off(spec: InstrumentSpec) -> Self {
+        Counter {
+            spec,
+            on: false,
             instrument: LazyInstrument::new(),
         }
     }
@@ -535,8 +590,7 @@ impl Counter {
     }
 
     fn make(&self, instrumentation: &Instrumentation) -> OtelCounter<u64> {
-        instrumentation
-            .meter()
+        meter(self.on, instrumentation)
             .u64_counter(self.spec.name)
             .with_description(self.spec.description)
             .with_unit(self.spec.unit)

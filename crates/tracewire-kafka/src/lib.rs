@@ -70,11 +70,8 @@ use rdkafka::util::Timeout;
 use tracewire_core::attributes::*;
 use tracewire_core::intern::{partition_id, shared};
 use tracewire_core::messaging::{
-    DestinationSets, RecentDestinations, operation_type, span_name, start_process,
-};
-use tracewire_core::metrics::{
-    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
-    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION,
+    ClientMetrics, DestinationSets, MetricSwitches, RecentDestinations, operation_type, span_name,
+    start_process,
 };
 use tracewire_core::operation::Operation;
 use tracewire_core::span::{Instrumentation, SpanError, VariantCase, error_type_from_variant};
@@ -103,10 +100,7 @@ struct Config {
     address: Option<StringValue>,
     port: Option<u16>,
     parent: ConsumerParent,
-    operation_duration: Arc<Histogram>,
-    process_duration: Arc<Histogram>,
-    sent: Counter,
-    consumed: Counter,
+    metrics: ClientMetrics,
     /// The latest topics sent to or consumed from, made once each, by operation, consumer group and topic.
     recent_topics: RecentDestinations<(Direction, Option<StringValue>, StringValue)>,
 }
@@ -133,14 +127,14 @@ fn topic_sets(
                 Direction::Send => (
                     "send",
                     operation_type::SEND,
-                    &config.sent,
-                    &config.operation_duration,
+                    &config.metrics.sent,
+                    &config.metrics.operation_duration,
                 ),
                 Direction::Process => (
                     "process",
                     operation_type::PROCESS,
-                    &config.consumed,
-                    &config.process_duration,
+                    &config.metrics.consumed,
+                    &config.metrics.process_duration,
                 ),
             };
             let named = span_name(verb, topic);
@@ -169,10 +163,7 @@ impl Config {
             address: None,
             port: None,
             parent: ConsumerParent::default(),
-            operation_duration: Arc::new(Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION)),
-            process_duration: Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION)),
-            sent: Counter::new(MESSAGING_CLIENT_SENT_MESSAGES),
-            consumed: Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES),
+            metrics: ClientMetrics::new(MetricSwitches::default()),
             recent_topics: RecentDestinations::default(),
         }
     }
@@ -190,6 +181,7 @@ impl Config {
         config.address = self.address.clone();
         config.port = self.port;
         config.parent = self.parent;
+        config.metrics = ClientMetrics::new(self.metrics.switches);
         config
     }
 
@@ -556,7 +548,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
                 .instrumentation
                 .start_with_links(SpanKind::Consumer, name, attributes, links, cx)
         });
-        config.consumed.add(
+        config.metrics.consumed.add(
             &config.instrumentation,
             messages.len() as u64,
             &metric_attributes,
@@ -564,7 +556,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         BatchSpan(Operation::new(
             span,
             config.instrumentation.clone(),
-            config.process_duration.clone(),
+            config.metrics.process_duration.clone(),
             metric_attributes,
         ))
     }
@@ -598,7 +590,7 @@ impl<C: ConsumerContext + 'static> TracedConsumer<C> {
         let mut operation = Operation::new(
             span,
             config.instrumentation.clone(),
-            config.operation_duration.clone(),
+            config.metrics.operation_duration.clone(),
             metric_attributes,
         );
         let result = self.consumer.commit_message(message, mode);

@@ -88,6 +88,32 @@ macro_rules! client_options {
             self
         }
 
+        /// Switches `messaging.client.operation.duration` and `messaging.process.duration` on (the
+        /// default) or off.
+        pub fn duration_metric(mut self, on: bool) -> Self {
+            self.config = $crate::Config::edited(&self.config, |c| {
+                let switches = tracewire_core::messaging::MetricSwitches {
+                    duration: on,
+                    ..c.metrics.switches
+                };
+                c.metrics = tracewire_core::messaging::ClientMetrics::new(switches);
+            });
+            self
+        }
+
+        /// Switches `messaging.client.sent.messages` and `messaging.client.consumed.messages` on (the
+        /// default) or off.
+        pub fn count_metric(mut self, on: bool) -> Self {
+            self.config = $crate::Config::edited(&self.config, |c| {
+                let switches = tracewire_core::messaging::MetricSwitches {
+                    count: on,
+                    ..c.metrics.switches
+                };
+                c.metrics = tracewire_core::messaging::ClientMetrics::new(switches);
+            });
+            self
+        }
+
         /// Records `server.address` / `server.port` (read from `bootstrap.servers` by `from_config`).
         pub fn with_server(mut self, address: impl Into<String>, port: u16) -> Self {
             let address = tracewire_core::intern::shared(address.into());

@@ -427,3 +427,34 @@ async fn a_consumer_of_two_topics_names_and_counts_each_message_by_its_own() {
         Some(refunds.as_str())
     );
 }
+
+#[tokio::test]
+async fn each_metric_switch_turns_off_its_own_metrics_only() {
+    for (duration, count) in [(false, true), (true, false)] {
+        let kafka = Kafka::new();
+        let metrics = tracewire_testing::MetricCapture::new();
+        let t = topic();
+        kafka.cluster.create_topic(&t, 1, 1).expect("topic");
+        let producer = TracedProducer::new(kafka.plain_producer())
+            .with_instrumentation(metrics.instrumentation(
+                kafka.capture.instrumentation("tracewire-kafka"),
+                "tracewire-kafka",
+            ))
+            .duration_metric(duration)
+            .count_metric(count);
+        producer
+            .send(FutureRecord::<str, str>::to(&t).payload("x"), WAIT)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("send");
+        let durations = metrics.points("messaging.client.operation.duration").len();
+        let counts = metrics.points("messaging.client.sent.messages").len();
+        assert_eq!(durations > 0, duration, "durations {durations}");
+        assert_eq!(counts > 0, count, "counts {counts}");
+        kafka
+            .capture
+            .wait_for(1, WAIT)
+            .await
+            .one(&format!("send {t}"));
+    }
+}

@@ -118,8 +118,8 @@ fn destination_sets(config: &Config, queue: &str, delivery: &Delivery) -> Destin
         &config.instrumentation,
         named,
         metric_attributes,
-        &config.consumed,
-        &config.process_duration,
+        &config.metrics.consumed,
+        &config.metrics.process_duration,
     )
 }
 
@@ -270,7 +270,7 @@ impl TracedDelivery {
         let mut operation = Operation::new(
             span,
             config.instrumentation.clone(),
-            config.operation_duration.clone(),
+            config.metrics.operation_duration.clone(),
             metric_attributes,
         );
         let result = operation.span().in_scope(settle).await;

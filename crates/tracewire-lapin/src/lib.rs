@@ -73,10 +73,8 @@ use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tracewire_core::attributes::*;
 use tracewire_core::intern::{Repeated, repeated, shared};
-use tracewire_core::messaging::{DestinationSets, RecentDestinations, operation_type, span_name};
-use tracewire_core::metrics::{
-    Counter, Histogram, MESSAGING_CLIENT_CONSUMED_MESSAGES, MESSAGING_CLIENT_OPERATION_DURATION,
-    MESSAGING_CLIENT_SENT_MESSAGES, MESSAGING_PROCESS_DURATION,
+use tracewire_core::messaging::{
+    ClientMetrics, DestinationSets, MetricSwitches, RecentDestinations, operation_type, span_name,
 };
 use tracewire_core::operation::Operation;
 use tracewire_core::span::{Instrumentation, SpanError, VariantCase, error_type_from_variant};
@@ -98,10 +96,7 @@ struct Config {
     port: Option<u16>,
     parent: ConsumerParent,
     settle_spans: bool,
-    operation_duration: Arc<Histogram>,
-    process_duration: Arc<Histogram>,
-    sent: Counter,
-    consumed: Counter,
+    metrics: ClientMetrics,
     /// The latest destinations published to, by exchange and routing key, made once each.
     published_to: RecentDestinations<(ShortString, ShortString)>,
 }
@@ -114,10 +109,7 @@ impl Config {
             port,
             parent: ConsumerParent::default(),
             settle_spans: false,
-            operation_duration: Arc::new(Histogram::new(MESSAGING_CLIENT_OPERATION_DURATION)),
-            process_duration: Arc::new(Histogram::new(MESSAGING_PROCESS_DURATION)),
-            sent: Counter::new(MESSAGING_CLIENT_SENT_MESSAGES),
-            consumed: Counter::new(MESSAGING_CLIENT_CONSUMED_MESSAGES),
+            metrics: ClientMetrics::new(MetricSwitches::default()),
             published_to: RecentDestinations::default(),
         }
     }
@@ -315,6 +307,7 @@ impl TracedChannel {
         config.address = old.address.clone();
         config.parent = old.parent;
         config.settle_spans = old.settle_spans;
+        config.metrics = ClientMetrics::new(old.metrics.switches);
         f(&mut config);
         self.config = Arc::new(config);
         self
@@ -343,6 +336,36 @@ impl TracedChannel {
     /// `messaging.client.operation.duration` metric) instead of the default: an event on the process span.
     pub fn with_settle_spans(self, on: bool) -> Self {
         self.edit(|c| c.settle_spans = on)
+    }
+
+    /// Switches `messaging.client.operation.duration` and `messaging.process.duration` on (the
+    /// default) or off.
+    ///
+    /// ```no_run
+    /// # async fn demo(channel: lapin::Channel) {
+    /// let channel = tracewire_lapin::TracedChannel::new(channel).duration_metric(false);
+    /// # let _ = channel; }
+    /// ```
+    pub fn duration_metric(self, on: bool) -> Self {
+        self.edit(|c| {
+            let switches = MetricSwitches {
+                duration: on,
+                ..c.metrics.switches
+            };
+            c.metrics = ClientMetrics::new(switches);
+        })
+    }
+
+    /// Switches `messaging.client.sent.messages` and `messaging.client.consumed.messages` on (the
+    /// default) or off.
+    pub fn count_metric(self, on: bool) -> Self {
+        self.edit(|c| {
+            let switches = MetricSwitches {
+                count: on,
+                ..c.metrics.switches
+            };
+            c.metrics = ClientMetrics::new(switches);
+        })
     }
 
     /// The plain channel.
@@ -379,8 +402,8 @@ impl TracedChannel {
                     &config.instrumentation,
                     named,
                     metric_attributes,
-                    &config.sent,
-                    &config.operation_duration,
+                    &config.metrics.sent,
+                    &config.metrics.operation_duration,
                 );
                 ((exchange.clone(), routing_key.clone()), sets)
             },
@@ -434,7 +457,10 @@ impl TracedChannel {
             Err(error) => {
                 let mut attributes = operation.metric_attributes().to_vec();
                 attributes.push(KeyValue::new(ERROR_TYPE, error_type(error)));
-                config.sent.add(&config.instrumentation, 1, &attributes);
+                config
+                    .metrics
+                    .sent
+                    .add(&config.instrumentation, 1, &attributes);
             }
         }
         match result {
@@ -508,7 +534,7 @@ impl TracedChannel {
         let mut operation = Operation::new(
             span,
             config.instrumentation.clone(),
-            config.operation_duration.clone(),
+            config.metrics.operation_duration.clone(),
             metric_attributes,
         );
         let result = operation
@@ -537,6 +563,7 @@ impl TracedChannel {
                 delivery_attributes(config, delivery, &mut attributes);
                 operation.span().set_attributes(attributes);
                 config
+                    .metrics
                     .consumed
                     .add(&config.instrumentation, 1, operation.metric_attributes());
                 destination

@@ -796,3 +796,26 @@ async fn a_consumer_names_more_destinations_than_it_keeps_made() {
         .collect();
     assert_eq!(names, expected);
 }
+
+#[tokio::test]
+async fn each_metric_switch_turns_off_its_own_metrics_only() {
+    for (duration, count) in [(false, true), (true, false)] {
+        let (capture, metrics, channel) = metered_channel().await;
+        let channel = channel.duration_metric(duration).count_metric(count);
+        let q = name("switches");
+        let ex = bound_queue(&channel, &q).await;
+        let mut consumer = consume(&channel, &q).await;
+        publish(&channel, &ex, "created").await;
+        let delivery = next(&mut consumer).await;
+        delivery.ack(BasicAckOptions::default()).await.expect("ack");
+        drop(delivery);
+        let durations = metrics.points("messaging.process.duration").len()
+            + metrics.points("messaging.client.operation.duration").len();
+        let counts = metrics.points("messaging.client.sent.messages").len()
+            + metrics.points("messaging.client.consumed.messages").len();
+        assert_eq!(durations > 0, duration, "durations {durations}");
+        assert_eq!(counts > 0, count, "counts {counts}");
+        // The spans do not depend on the metrics.
+        assert!(capture.spans().len() >= 2);
+    }
+}
