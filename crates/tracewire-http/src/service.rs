@@ -63,7 +63,11 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        if !config.trace_grpc && tracewire_core::rpc::is_grpc(request.headers()) {
+        // Every gRPC call is a POST: other requests skip the header lookup.
+        if !config.trace_grpc
+            && request.method() == http::Method::POST
+            && tracewire_core::rpc::is_grpc(request.headers())
+        {
             // A gRPC call gets its one span from tracewire-grpc's layer, with the gRPC status.
             return ResponseFuture {
                 inner: self.inner.call(request),
