@@ -94,15 +94,52 @@ fn install_tracing_bridge(provider: &opentelemetry_sdk::trace::SdkTracerProvider
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
+/// What the handler does and which runtime serves it: `"plain"` answers `hello` on a current-thread
+/// runtime; `"mt-json"` serializes a small JSON document on tokio's default multi-thread runtime, as
+/// a `#[tokio::main]` application serves.
+static MODE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn mode() -> &'static str {
+    MODE.get().map(String::as_str).unwrap_or("plain")
+}
+
+#[derive(serde::Serialize)]
+struct User {
+    id: u64,
+    name: &'static str,
+    email: &'static str,
+    roles: [&'static str; 2],
+    active: bool,
+}
+
 fn routes() -> Router {
-    Router::new().route("/users/{id}", get(|| async { "hello" }))
+    if mode() == "mt-json" {
+        Router::new().route(
+            "/users/{id}",
+            get(|axum::extract::Path(id): axum::extract::Path<u64>| async move {
+                axum::Json(User {
+                    id,
+                    name: "Ada Lovelace",
+                    email: "ada@example.com",
+                    roles: ["admin", "billing"],
+                    active: true,
+                })
+            }),
+        )
+    } else {
+        Router::new().route("/users/{id}", get(|| async { "hello" }))
+    }
 }
 
 fn server(variant: &str, port: u16) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = if mode() == "mt-json" {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()
+    .expect("runtime");
     // Keep providers alive for the process lifetime.
     let mut keep = None;
     let app = match variant {
@@ -194,7 +231,7 @@ fn spawn_server(variant: &str, port: u16) -> Child {
     let child = Command::new("taskset")
         .args(["-c", "0"])
         .arg(exe)
-        .args(["server", variant, &port.to_string()])
+        .args(["server", variant, &port.to_string(), mode()])
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn server");
@@ -445,10 +482,20 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize| args.get(i).map(String::as_str);
     match arg(1) {
-        Some("server") => server(
-            arg(2).expect("variant"),
-            arg(3).and_then(|p| p.parse().ok()).expect("port"),
-        ),
+        Some("server") => {
+            let _ = MODE.set(arg(4).unwrap_or("plain").to_owned());
+            server(
+                arg(2).expect("variant"),
+                arg(3).and_then(|p| p.parse().ok()).expect("port"),
+            )
+        }
+        Some("http-server-mt") => {
+            let _ = MODE.set("mt-json".to_owned());
+            http_server(
+                arg(2).and_then(|v| v.parse().ok()).unwrap_or(3),
+                arg(3).and_then(|v| v.parse().ok()).unwrap_or(10),
+            )
+        }
         Some("http-server") => http_server(
             arg(2).and_then(|v| v.parse().ok()).unwrap_or(3),
             arg(3).and_then(|v| v.parse().ok()).unwrap_or(10),
@@ -471,7 +518,7 @@ fn main() {
             arg(3).and_then(|v| v.parse().ok()).unwrap_or(5000),
         ),
         _ => eprintln!(
-            "usage: load-bench http-server [ROUNDS] [SECONDS] | reqwest [ROUNDS] [REQUESTS] | grpc [ROUNDS] [CALLS]"
+            "usage: load-bench http-server [ROUNDS] [SECONDS] | http-server-mt [ROUNDS] [SECONDS] | reqwest [ROUNDS] [REQUESTS] | grpc [ROUNDS] [CALLS]"
         ),
     }
 }
