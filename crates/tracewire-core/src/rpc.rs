@@ -154,7 +154,9 @@ pub fn status_error(side: Side, code: i32) -> Option<SpanError> {
 /// assert_eq!(grpc_status(&trailers), None);
 /// ```
 pub fn grpc_status(headers: &HeaderMap) -> Option<i32> {
-    let value = headers.get("grpc-status")?;
+    // A ready name: looking up by `&str` would parse it on every call.
+    static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+    let value = headers.get(&GRPC_STATUS)?;
     std::str::from_utf8(value.as_bytes())
         .ok()?
         .trim()
@@ -195,7 +197,23 @@ pub fn code_from_http_status(status: u16) -> i32 {
 /// assert_eq!(parse_timeout(&value("10x")), None);
 /// ```
 pub fn parse_timeout(value: &HeaderValue) -> Option<Duration> {
-    let bytes = value.as_bytes();
+    parse_timeout_bytes(value.as_bytes())
+}
+
+/// The `grpc-timeout` of a request's metadata, if it carries a valid one.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// assert_eq!(tracewire_core::rpc::request_timeout(&headers), None);
+/// headers.insert("grpc-timeout", "5S".parse().unwrap());
+/// assert_eq!(tracewire_core::rpc::request_timeout(&headers), Some(std::time::Duration::from_secs(5)));
+/// ```
+pub fn request_timeout(headers: &HeaderMap) -> Option<Duration> {
+    static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+    parse_timeout(headers.get(&GRPC_TIMEOUT)?)
+}
+
+fn parse_timeout_bytes(bytes: &[u8]) -> Option<Duration> {
     let (&unit, digits) = bytes.split_last()?;
     if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -23,7 +23,7 @@ use tracewire_core::intern::shared;
 use tracewire_core::metrics::RPC_CLIENT_CALL_DURATION;
 use tracewire_core::operation::Operation;
 use tracewire_core::propagation;
-use tracewire_core::rpc::{GRPC, RecognizedMethod, parse_timeout, target_address};
+use tracewire_core::rpc::{GRPC, RecognizedMethod, request_timeout, target_address};
 
 use crate::body::{CallBody, Unclassified, as_error};
 use crate::call::{Call, metric_attributes};
@@ -189,11 +189,8 @@ fn start<B>(
     config
         .request_metadata
         .record(request.headers(), limits, &mut attributes);
-    let deadline = request
-        .headers()
-        .get("grpc-timeout")
-        .and_then(parse_timeout)
-        .and_then(|timeout| Instant::now().checked_add(timeout));
+    let deadline =
+        request_timeout(request.headers()).and_then(|timeout| Instant::now().checked_add(timeout));
     let span = Context::map_current(|parent| {
         instrumentation.start(SpanKind::Client, method.name.clone(), attributes, parent)
     });

@@ -562,10 +562,11 @@ impl TracedChannel {
                 let mut attributes = Vec::with_capacity(6);
                 delivery_attributes(config, delivery, &mut attributes);
                 operation.span().set_attributes(attributes);
-                config
-                    .metrics
-                    .consumed
-                    .add(&config.instrumentation, 1, operation.metric_attributes());
+                config.metrics.consumed.add(
+                    &config.instrumentation,
+                    1,
+                    operation.metric_attributes(),
+                );
                 destination
             }
             Ok(None) => queue_name,
