@@ -15,7 +15,6 @@ use tower_service::Service;
 use tracewire_core::http::client::{
     ClientAttempt, ClientConfig, ClientRequest, DisablePropagation, UrlTemplate,
 };
-use tracewire_core::redact::Redactor;
 use tracewire_core::span::{Instrumentation, SpanError};
 
 /// A Tower layer that gives each request a client sends one CLIENT span, its context injected into
@@ -68,55 +67,7 @@ impl HttpClientLayer {
         self
     }
 
-    /// Spans and metrics through this [`Instrumentation`].
-    pub fn with_instrumentation(self, instrumentation: Instrumentation) -> Self {
-        self.edit(|c| c.instrumentation = instrumentation)
-    }
-
-    /// Replaces the sensitive query keys whose values `url.full` records as `REDACTED`.
-    pub fn with_sensitive_query_keys<I, S>(self, keys: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let redactor = Redactor::with_query_keys(keys);
-        self.edit(|c| c.redactor = redactor)
-    }
-
-    /// Records these request headers as `http.request.header.<name>`.
-    pub fn capture_request_headers<I, S>(self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let capture = tracewire_core::http::HeaderCapture::request(names);
-        self.edit(|c| c.request_headers = capture)
-    }
-
-    /// Records these response headers as `http.response.header.<name>`.
-    pub fn capture_response_headers<I, S>(self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let capture = tracewire_core::http::HeaderCapture::response(names);
-        self.edit(|c| c.response_headers = capture)
-    }
-
-    /// Records the opt-in `url.scheme`.
-    pub fn record_url_scheme(self, on: bool) -> Self {
-        self.edit(|c| c.record_scheme = on)
-    }
-
-    /// Records the opt-in `user_agent.original`.
-    pub fn record_user_agent(self, on: bool) -> Self {
-        self.edit(|c| c.record_user_agent = on)
-    }
-
-    /// Turns `http.client.request.duration` on (the default) or off.
-    pub fn duration_metric(self, on: bool) -> Self {
-        self.edit(|c| c.duration_metric(on))
-    }
+    tracewire_core::http_client_options!();
 }
 
 impl<S> Layer<S> for HttpClientLayer {

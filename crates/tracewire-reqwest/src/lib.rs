@@ -47,9 +47,7 @@ use opentelemetry::global::ObjectSafeTracer;
 use opentelemetry::trace::TracerProvider;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next, Result};
-use tracewire_core::http::HeaderCapture;
 use tracewire_core::http::client::{ClientAttempt, ClientConfig, ClientRequest};
-use tracewire_core::redact::Redactor;
 use tracewire_core::span::{Instrumentation, SpanError};
 
 pub use tracewire_core::http::client::{DisablePropagation, UrlTemplate};
@@ -114,60 +112,7 @@ impl HttpClientMiddleware {
         })
     }
 
-    /// Spans and metrics through this [`Instrumentation`].
-    pub fn with_instrumentation(self, instrumentation: Instrumentation) -> Self {
-        self.edit(|c| c.instrumentation = instrumentation)
-    }
-
-    /// Replaces the sensitive query keys whose values `url.full` records as `REDACTED`.
-    ///
-    /// ```
-    /// let m = tracewire_reqwest::HttpClientMiddleware::new().with_sensitive_query_keys(["token", "sig"]);
-    /// # let _ = m;
-    /// ```
-    pub fn with_sensitive_query_keys<I, S>(self, keys: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let redactor = Redactor::with_query_keys(keys);
-        self.edit(|c| c.redactor = redactor)
-    }
-
-    /// Records these request headers as `http.request.header.<name>`.
-    pub fn capture_request_headers<I, S>(self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let capture = HeaderCapture::request(names);
-        self.edit(|c| c.request_headers = capture)
-    }
-
-    /// Records these response headers as `http.response.header.<name>`.
-    pub fn capture_response_headers<I, S>(self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let capture = HeaderCapture::response(names);
-        self.edit(|c| c.response_headers = capture)
-    }
-
-    /// Records the opt-in `url.scheme`.
-    pub fn record_url_scheme(self, on: bool) -> Self {
-        self.edit(|c| c.record_scheme = on)
-    }
-
-    /// Records the opt-in `user_agent.original` (when the request carries a `User-Agent` header).
-    pub fn record_user_agent(self, on: bool) -> Self {
-        self.edit(|c| c.record_user_agent = on)
-    }
-
-    /// Turns the `http.client.request.duration` histogram on or off (on by default).
-    pub fn duration_metric(self, on: bool) -> Self {
-        self.edit(|c| c.duration_metric(on))
-    }
+    tracewire_core::http_client_options!();
 }
 
 /// The low-cardinality `error.type` of a failed attempt.

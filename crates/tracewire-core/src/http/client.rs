@@ -345,3 +345,61 @@ impl UrlTemplate {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DisablePropagation;
+
+/// The options every HTTP client boundary offers, under the same names, documented once: expands to
+/// builder methods on a type with `fn edit(self, f: impl FnOnce(&mut ClientConfig)) -> Self`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! http_client_options {
+    () => {
+        /// Spans and metrics through this [`Instrumentation`](tracewire_core::span::Instrumentation).
+        pub fn with_instrumentation(self, instrumentation: $crate::span::Instrumentation) -> Self {
+            self.edit(|c| c.instrumentation = instrumentation)
+        }
+
+        /// Replaces the sensitive query keys whose values `url.full` records as `REDACTED`.
+        pub fn with_sensitive_query_keys<I, S>(self, keys: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: AsRef<str>,
+        {
+            let redactor = $crate::redact::Redactor::with_query_keys(keys);
+            self.edit(|c| c.redactor = redactor)
+        }
+
+        /// Records these request headers as `http.request.header.<name>`.
+        pub fn capture_request_headers<I, S>(self, names: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: AsRef<str>,
+        {
+            let capture = $crate::http::HeaderCapture::request(names);
+            self.edit(|c| c.request_headers = capture)
+        }
+
+        /// Records these response headers as `http.response.header.<name>`.
+        pub fn capture_response_headers<I, S>(self, names: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: AsRef<str>,
+        {
+            let capture = $crate::http::HeaderCapture::response(names);
+            self.edit(|c| c.response_headers = capture)
+        }
+
+        /// Records the opt-in `url.scheme`.
+        pub fn record_url_scheme(self, on: bool) -> Self {
+            self.edit(|c| c.record_scheme = on)
+        }
+
+        /// Records the opt-in `user_agent.original` (when the request carries a `User-Agent` header).
+        pub fn record_user_agent(self, on: bool) -> Self {
+            self.edit(|c| c.record_user_agent = on)
+        }
+
+        /// Turns the `http.client.request.duration` histogram on (the default) or off.
+        pub fn duration_metric(self, on: bool) -> Self {
+            self.edit(|c| c.duration_metric(on))
+        }
+    };
+}
