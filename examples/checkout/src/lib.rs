@@ -16,14 +16,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::Router;
 use axum::routing::post;
-use axum::{Json, Router};
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use opentelemetry::Context;
 use opentelemetry::trace::Status;
@@ -33,8 +29,6 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::FutureRecord;
-use reqwest_middleware::ClientWithMiddleware;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracewire_core::span::Instrumentation;
@@ -42,8 +36,14 @@ use tracewire_core::waterfall::{self, WaterfallSpan};
 
 mod database;
 mod inventory;
+mod services;
 
 use database::{Arg, Database};
+pub use services::{DECLINED_CARD, PAYMENT_API_DELAY};
+use services::{
+    Gateway, OrderPlaced, OrderService, PaymentService, gateway, order_service, payment_api,
+    payment_service, serve, server_layer, traced_client,
+};
 
 /// Where the demo's parts live. `None` means the embedded default.
 #[derive(Clone, Debug, Default)]
@@ -186,219 +186,6 @@ pub struct CheckoutRequest {
     pub quantity: i32,
     /// Card number; `4000-0000-0000-0002` is declined by the payment API.
     pub card: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct PaymentRequest {
-    order_id: String,
-    amount_cents: i64,
-    card: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct OrderPlaced {
-    order_id: String,
-    item: String,
-    quantity: i32,
-}
-
-/// The card number the payment API declines.
-pub const DECLINED_CARD: &str = "4000-0000-0000-0002";
-
-/// How long the external payment API takes: the bottleneck the trace should show.
-pub const PAYMENT_API_DELAY: Duration = Duration::from_millis(150);
-
-fn traced_client(telemetry: &ServiceTelemetry) -> ClientWithMiddleware {
-    reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(
-            tracewire_reqwest::HttpClientMiddleware::new()
-                .with_instrumentation(telemetry.instrumentation("tracewire-reqwest")),
-        )
-        .build()
-}
-
-fn server_layer(telemetry: &ServiceTelemetry) -> tracewire_http::HttpServerLayer {
-    tracewire_http::HttpServerLayer::new()
-        .with_instrumentation(telemetry.instrumentation("tracewire-http"))
-}
-
-async fn serve(app: Router) -> Result<SocketAddr, DemoError> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(|e| DemoError(format!("bind: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| DemoError(format!("bind: {e}")))?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(addr)
-}
-
-/// The external payment API: slow, and declines one card.
-async fn payment_api(Json(payment): Json<PaymentRequest>) -> (StatusCode, &'static str) {
-    tokio::time::sleep(PAYMENT_API_DELAY).await;
-    if payment.card == DECLINED_CARD {
-        (StatusCode::PAYMENT_REQUIRED, "card declined")
-    } else {
-        (StatusCode::OK, "approved")
-    }
-}
-
-#[derive(Clone)]
-struct PaymentService {
-    client: ClientWithMiddleware,
-    api: SocketAddr,
-}
-
-async fn payment_service(
-    State(service): State<PaymentService>,
-    Json(payment): Json<PaymentRequest>,
-) -> (StatusCode, String) {
-    match service
-        .client
-        .post(format!("http://{}/v1/charges", service.api))
-        .json(&payment)
-        .send()
-        .await
-    {
-        Ok(response) if response.status().is_success() => (StatusCode::OK, "paid".into()),
-        Ok(response) => (
-            StatusCode::PAYMENT_REQUIRED,
-            response.text().await.unwrap_or_default(),
-        ),
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
-    }
-}
-
-#[derive(Clone)]
-struct OrderService {
-    db: Database,
-    inventory: inventory::Client,
-    client: ClientWithMiddleware,
-    payments: SocketAddr,
-    kafka: tracewire_kafka::TracedProducer,
-    rabbit: Option<(tracewire_lapin::TracedChannel, String)>,
-    run: Arc<str>,
-    next_id: Arc<std::sync::atomic::AtomicU64>,
-}
-
-async fn order_service(
-    State(service): State<OrderService>,
-    Json(order): Json<CheckoutRequest>,
-) -> (StatusCode, String) {
-    let check = inventory::CheckRequest {
-        item: order.item.clone(),
-    };
-    let (stock, price) = match service.inventory.clone().check(check).await {
-        Ok(reply) => {
-            let inventory::CheckReply { stock, price_cents } = reply.into_inner();
-            (stock, price_cents)
-        }
-        Err(status) if status.code() == tonic::Code::NotFound => {
-            return (StatusCode::NOT_FOUND, "no such item".into());
-        }
-        Err(status) => return (StatusCode::BAD_GATEWAY, status.message().to_owned()),
-    };
-    if stock < i64::from(order.quantity) {
-        return (StatusCode::CONFLICT, "out of stock".into());
-    }
-    let order_id = format!(
-        "o-{}-{}",
-        service.run,
-        service
-            .next_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    let payment = PaymentRequest {
-        order_id: order_id.clone(),
-        amount_cents: price * i64::from(order.quantity),
-        card: order.card.clone(),
-    };
-    match service
-        .client
-        .post(format!("http://{}/payments", service.payments))
-        .json(&payment)
-        .send()
-        .await
-    {
-        Ok(response) if response.status().is_success() => {}
-        Ok(response) => {
-            let status = response.status();
-            return (
-                StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-                response.text().await.unwrap_or_default(),
-            );
-        }
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()),
-    }
-    if let Err(e) = service
-        .db
-        .execute(
-            "INSERT INTO orders (id, item, quantity) VALUES ($1, $2, $3)",
-            &[
-                Arg::Text(&order_id),
-                Arg::Text(&order.item),
-                Arg::Int(order.quantity),
-            ],
-        )
-        .await
-    {
-        return (StatusCode::INTERNAL_SERVER_ERROR, e);
-    }
-    let event = OrderPlaced {
-        order_id: order_id.clone(),
-        item: order.item.clone(),
-        quantity: order.quantity,
-    };
-    let payload = serde_json::to_vec(&event).unwrap_or_default();
-    if let Err((e, _)) = service
-        .kafka
-        .send(
-            FutureRecord::to("orders").key(&order_id).payload(&payload),
-            Duration::from_secs(5),
-        )
-        .await
-    {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("kafka: {e}"));
-    }
-    if let Some((channel, queue)) = &service.rabbit {
-        let _ = channel
-            .basic_publish(
-                "".into(),
-                queue.as_str().into(),
-                BasicPublishOptions::default(),
-                &payload,
-                lapin::BasicProperties::default(),
-            )
-            .await;
-    }
-    (StatusCode::CREATED, order_id)
-}
-
-#[derive(Clone)]
-struct Gateway {
-    client: ClientWithMiddleware,
-    orders: SocketAddr,
-}
-
-async fn gateway(
-    State(gateway): State<Gateway>,
-    Json(order): Json<CheckoutRequest>,
-) -> (StatusCode, String) {
-    match gateway
-        .client
-        .post(format!("http://{}/orders", gateway.orders))
-        .json(&order)
-        .send()
-        .await
-    {
-        Ok(response) => (
-            StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-            response.text().await.unwrap_or_default(),
-        ),
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
-    }
 }
 
 async fn connect_rabbit(url: &str) -> Option<tracewire_lapin::TracedConnection> {
