@@ -191,3 +191,60 @@ macro_rules! options {
 }
 
 pub(crate) use options;
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+    use prost_types::{
+        FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto, ServiceDescriptorProto,
+    };
+
+    use super::descriptor_methods;
+    use tracewire_core::rpc::Methods;
+
+    fn service(name: &str, methods: &[&str]) -> ServiceDescriptorProto {
+        ServiceDescriptorProto {
+            name: Some(name.into()),
+            method: methods
+                .iter()
+                .map(|m| MethodDescriptorProto {
+                    name: Some((*m).into()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_descriptor_set_names_every_method_of_every_file() {
+        let set = FileDescriptorSet {
+            file: vec![
+                FileDescriptorProto {
+                    package: Some("shop.v1".into()),
+                    service: vec![service("Inventory", &["Reserve", "Release"])],
+                    ..Default::default()
+                },
+                FileDescriptorProto {
+                    // No package: the service name alone.
+                    service: vec![service("Health", &["Check"])],
+                    ..Default::default()
+                },
+            ],
+        };
+        let methods = descriptor_methods(Methods::new(), &set.encode_to_vec()).expect("decodes");
+        for known in [
+            "shop.v1.Inventory/Reserve",
+            "shop.v1.Inventory/Release",
+            "Health/Check",
+        ] {
+            assert!(methods.recognizes(known), "{known}");
+        }
+        assert!(!methods.recognizes("shop.v1.Inventory/Drop"));
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_descriptor_set_are_an_error() {
+        assert!(descriptor_methods(Methods::new(), &[0xff, 0xff, 0xff]).is_err());
+    }
+}
