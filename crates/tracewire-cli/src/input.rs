@@ -9,7 +9,7 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{Span, kind_name, parse_hex_u64, parse_hex_u128};
+use crate::model::{Span, kind_name, otlp_span_id, otlp_trace_id, parse_hex_u64, parse_hex_u128};
 
 /// A trace file format.
 ///
@@ -136,7 +136,15 @@ pub fn read(mut reader: impl BufRead, format: Option<Format>) -> std::io::Result
             loaded.format = Format::detect(&line);
         }
         match parse_record(&line, loaded.format) {
-            Ok(spans) => loaded.spans.extend(spans),
+            Ok((spans, skipped)) => {
+                loaded.spans.extend(spans);
+                loaded
+                    .malformed
+                    .extend(skipped.into_iter().map(|reason| Malformed {
+                        line: number,
+                        reason,
+                    }));
+            }
             Err(e) if e.is_eof() && loaded.format != Some(Format::Otlp) => {
                 // An unfinished (pretty-printed) document: read the rest once and parse it as a stream
                 // of documents, instead of re-parsing a growing buffer line after line. OTLP files are
@@ -192,7 +200,11 @@ fn read_documents(text: &str, first_line: usize, format: Option<Format>, loaded:
     }
 }
 
-fn parse_record(record: &str, format: Option<Format>) -> Result<Vec<Span>, serde_json::Error> {
+/// The spans of one record, and why each span of it that could not be read was skipped.
+fn parse_record(
+    record: &str,
+    format: Option<Format>,
+) -> Result<(Vec<Span>, Vec<String>), serde_json::Error> {
     match format.or_else(|| Format::detect(record)) {
         Some(Format::Otlp) | None => {
             let request: OtlpRequest = serde_json::from_str(record)?;
@@ -200,14 +212,15 @@ fn parse_record(record: &str, format: Option<Format>) -> Result<Vec<Span>, serde
         }
         Some(Format::Jaeger) => {
             let document: JaegerDocument = serde_json::from_str(record)?;
-            Ok(document.into_spans())
+            Ok((document.into_spans(), Vec::new()))
         }
         Some(Format::Zipkin) => {
             let spans: Vec<ZipkinSpan> = serde_json::from_str(record)?;
-            Ok(spans
+            let spans = spans
                 .into_iter()
                 .filter_map(ZipkinSpan::into_span)
-                .collect())
+                .collect();
+            Ok((spans, Vec::new()))
         }
     }
 }
@@ -318,8 +331,10 @@ struct OtlpStatus {
 }
 
 impl OtlpRequest {
-    fn into_spans(self) -> Vec<Span> {
+    /// The spans of the request, and why each span that could not be read was skipped.
+    fn into_spans(self) -> (Vec<Span>, Vec<String>) {
         let mut out = Vec::new();
+        let mut skipped = Vec::new();
         for resource_spans in self.resource_spans {
             let service = resource_spans
                 .resource
@@ -329,13 +344,22 @@ impl OtlpRequest {
                 .unwrap_or_else(|| "unknown_service".to_owned());
             for scope in resource_spans.scope_spans {
                 for span in scope.spans {
-                    if let Some(span) = span.into_span(&service) {
-                        out.push(span);
+                    let (name, trace_id, span_id) = (
+                        span.name.clone(),
+                        span.trace_id.clone(),
+                        span.span_id.clone(),
+                    );
+                    match span.into_span(&service) {
+                        Some(span) => out.push(span),
+                        None => skipped.push(format!(
+                            "span {name:?} of {service}: trace id {trace_id:?} or span id \
+                             {span_id:?} is neither hex nor base64 of the right length"
+                        )),
                     }
                 }
             }
         }
-        out
+        (out, skipped)
     }
 }
 
@@ -370,9 +394,9 @@ impl OtlpSpan {
         let start = number(&self.start_time_unix_nano);
         let end = number(&self.end_time_unix_nano).max(start);
         Some(Span {
-            trace_id: parse_hex_u128(&self.trace_id)?,
-            span_id: parse_hex_u64(&self.span_id)?,
-            parent_id: parse_hex_u64(&self.parent_span_id).unwrap_or(0),
+            trace_id: otlp_trace_id(&self.trace_id)?,
+            span_id: otlp_span_id(&self.span_id)?,
+            parent_id: otlp_span_id(&self.parent_span_id).unwrap_or(0),
             name: self.name,
             service: service.to_owned(),
             kind,

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! Files are OTLP JSON lines (the Collector's file exporter), Jaeger JSON or Zipkin v2 JSON, detected
-//! from their first record. They are read record by record; malformed records are reported with their
-//! line number and skipped.
+//! from their first record; OTLP ids may be hex or base64. They are read record by record; malformed
+//! records, and spans whose ids cannot be read, are reported with their line number and skipped.
 //!
 //! ```
 //! let mut out = Vec::new();

@@ -77,6 +77,54 @@ pub fn parse_hex_u128(hex: &str) -> Option<u128> {
     u128::from_str_radix(hex, 16).ok()
 }
 
+/// An OTLP trace id: hex, as OTLP/JSON writes it, or base64 of its 16 bytes, as the protobuf JSON
+/// mapping (and some writers of OTLP files) write it.
+///
+/// ```
+/// use tracewire_cli::model::otlp_trace_id;
+/// let id = 0x4bf92f3577b34da6a3ce929d0e0e4736_u128;
+/// assert_eq!(otlp_trace_id("4bf92f3577b34da6a3ce929d0e0e4736"), Some(id));
+/// assert_eq!(otlp_trace_id("S/kvNXezTaajzpKdDg5HNg=="), Some(id));
+/// assert_eq!(otlp_trace_id("not an id"), None);
+/// ```
+pub fn otlp_trace_id(text: &str) -> Option<u128> {
+    // OTLP's hex ids have all their digits; a shorter text is read as base64 first (some base64 ids
+    // use hex digits only).
+    if text.len() == 32 {
+        return parse_hex_u128(text);
+    }
+    base64_bytes::<16>(text)
+        .map(u128::from_be_bytes)
+        .or_else(|| parse_hex_u128(text))
+}
+
+/// An OTLP span id: hex, or base64 of its 8 bytes ([`otlp_trace_id`]).
+///
+/// ```
+/// use tracewire_cli::model::otlp_span_id;
+/// assert_eq!(otlp_span_id("00f067aa0ba902b7"), Some(0x00f067aa0ba902b7));
+/// assert_eq!(otlp_span_id("APBnqgupArc="), Some(0x00f067aa0ba902b7));
+/// ```
+pub fn otlp_span_id(text: &str) -> Option<u64> {
+    if text.len() == 16 {
+        return parse_hex_u64(text);
+    }
+    base64_bytes::<8>(text)
+        .map(u64::from_be_bytes)
+        .or_else(|| parse_hex_u64(text))
+}
+
+/// `text` as base64 (standard alphabet, padded or not) of exactly `N` bytes.
+fn base64_bytes<const N: usize>(text: &str) -> Option<[u8; N]> {
+    use base64::Engine as _;
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(text).ok()?.try_into().ok()
+}
+
 /// A hex span id as a number; `None` for anything that is not 1–16 hex digits.
 pub fn parse_hex_u64(hex: &str) -> Option<u64> {
     if hex.is_empty() || hex.len() > 16 {
