@@ -108,6 +108,19 @@ impl<B> std::fmt::Debug for CallBody<B> {
     }
 }
 
+/// A response of a traced call: its head read for the status (a trailers-only answer ends the call
+/// here), its body wrapped to end the call with the trailers otherwise. `attach` makes the call's
+/// context current while the body is polled (the server's handler streams then).
+pub(crate) fn traced_response<B>(
+    mut call: Box<Call>,
+    response: http::Response<B>,
+    attach: bool,
+) -> http::Response<CallBody<B>> {
+    let decided = call.on_head(response.status(), response.headers());
+    let call = (!decided).then_some(call);
+    response.map(|body| CallBody::new(body, call, attach))
+}
+
 /// The error types a gRPC body or service fails with, seen as errors: tonic's `Status`, a boxed error,
 /// an I/O error.
 pub(crate) fn as_error<E: 'static>(error: &E) -> Option<&(dyn Error + 'static)> {

@@ -25,7 +25,7 @@ use tracewire_core::operation::Operation;
 use tracewire_core::propagation;
 use tracewire_core::rpc::{GRPC, RecognizedMethod, request_timeout, target_address};
 
-use crate::body::{CallBody, Unclassified, as_error};
+use crate::body::{CallBody, Unclassified, as_error, traced_response};
 use crate::call::{Call, metric_attributes};
 use crate::config::{Config, options};
 
@@ -249,11 +249,7 @@ where
             );
         };
         match result {
-            Ok(response) => {
-                let decided = call.on_head(response.status(), response.headers());
-                let call = (!decided).then_some(call);
-                Poll::Ready(Ok(response.map(|b| CallBody::new(b, call, false))))
-            }
+            Ok(response) => Poll::Ready(Ok(traced_response(call, response, false))),
             Err(error) => {
                 let error: BoxError = error.into();
                 call.on_error(as_error(&error).unwrap_or(&Unclassified));

@@ -21,7 +21,7 @@ use tracewire_core::operation::Operation;
 use tracewire_core::propagation;
 use tracewire_core::rpc::{self, GRPC};
 
-use crate::body::{CallBody, Unclassified, as_error};
+use crate::body::{CallBody, Unclassified, as_error, traced_response};
 use crate::call::{Call, metric_attributes};
 use crate::config::{Config, options};
 
@@ -264,12 +264,7 @@ where
             return Poll::Ready(result.map(|r| r.map(|b| CallBody::new(b, None, false))));
         };
         match result {
-            Ok(response) => {
-                let decided = call.on_head(response.status(), response.headers());
-                // A trailers-only answer ends the call at its head.
-                let call = (!decided).then_some(call);
-                Poll::Ready(Ok(response.map(|b| CallBody::new(b, call, true))))
-            }
+            Ok(response) => Poll::Ready(Ok(traced_response(call, response, true))),
             Err(error) => {
                 call.on_error(as_error(&error).unwrap_or(&Unclassified));
                 Poll::Ready(Err(error))
